@@ -1,0 +1,2 @@
+//! Herald node.
+pub mod auth;

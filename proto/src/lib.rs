@@ -1,0 +1,1 @@
+//! Herald wire types. No I/O, no runtime.
