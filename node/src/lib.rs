@@ -1,2 +1,3 @@
 //! Herald node.
 pub mod auth;
+pub mod config;
