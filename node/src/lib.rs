@@ -1,3 +1,25 @@
-//! Herald node.
+//! Herald node: a push server that speaks the ASP.NET Core SignalR protocol to clients and the
+//! Azure SignalR Service REST API to applications.
+//!
+//! Map (messages flow top to bottom for pushes, bottom to top for client input):
+//! - [`http`]: the edge — client endpoints, REST API, admin API; the only place that knows
+//!   actix-web request types;
+//! - [`transport`]: per-connection actors that carry bytes (WebSockets);
+//! - [`session`]: the transport-independent protocol state of a connection;
+//! - [`hub`]: per-hub actors owning the connection/user/group registry; fan-out encodes once
+//!   per protocol and queues shared bytes to bounded session queues;
+//! - [`connections`]: negotiated connections (token → id, hub, user);
+//! - [`auth`], [`config`], [`metrics`]: cross-cutting pieces passed in as handles;
+//! - [`server`]: the composition root, [`run`].
+
 pub mod auth;
 pub mod config;
+pub mod connections;
+pub mod http;
+pub mod hub;
+pub mod metrics;
+pub mod server;
+pub mod session;
+pub mod transport;
+
+pub use server::run;

@@ -1,1 +1,126 @@
-fn main() {}
+//! The `herald` command line.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use herald_node::auth::Authenticator;
+use herald_node::config::{Config, LogFormat};
+use herald_proto::ids::HubName;
+
+/// Herald: a self-hosted push cluster for the official SignalR clients, with an Azure SignalR
+/// Service compatible REST API.
+///
+/// Every setting can come from the TOML file given with --config and be overridden by a
+/// HERALD_* environment variable (HERALD_LISTEN, HERALD_ADMIN_LISTEN, HERALD_CONNECTION_STRING,
+/// HERALD_NODE_ID, HERALD_HUBS, HERALD_CLIENT_MAX_MESSAGE_SIZE, ...; see the README).
+#[derive(Parser, Debug)]
+#[command(name = "herald", version, about, long_about)]
+struct Cli {
+    /// TOML configuration file.
+    #[arg(long, short, global = true, env = "HERALD_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run one self-contained node (the default): clients, REST API and admin API in one process.
+    Standalone,
+    /// Print a client access token signed with the configured access key.
+    Token {
+        /// The user id (`nameid` claim); omit for an anonymous client.
+        #[arg(long)]
+        user: Option<String>,
+        /// The hub the token is for (its audience).
+        #[arg(long)]
+        hub: String,
+        /// How long the token is valid, e.g. "1h", "30m" (default: auth.token_ttl).
+        #[arg(long, value_parser = humantime::parse_duration)]
+        ttl: Option<Duration>,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load(cli.config.as_deref(), std::env::vars()) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("herald: configuration error: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let result = match cli.command.unwrap_or(Command::Standalone) {
+        Command::Standalone => standalone(config),
+        Command::Token { user, hub, ttl } => token(&config, user, &hub, ttl),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("herald: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn standalone(config: Config) -> anyhow::Result<()> {
+    init_logging(&config)?;
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        "starting herald (standalone)\n{}",
+        config.summary()
+    );
+    actix_web::rt::System::new().block_on(herald_node::run(config, shutdown_signal()))
+}
+
+fn token(
+    config: &Config,
+    user: Option<String>,
+    hub: &str,
+    ttl: Option<Duration>,
+) -> anyhow::Result<()> {
+    let hub: HubName = hub.parse().context("--hub")?;
+    let auth = Authenticator::from_config(config);
+    let ttl = ttl.unwrap_or(config.auth.token_ttl);
+    let token = auth
+        .mint_client_token(user.as_deref(), &hub, ttl)
+        .context("cannot mint a token; set connection_string (or HERALD_CONNECTION_STRING) with an AccessKey")?;
+    println!("{token}");
+    Ok(())
+}
+
+fn init_logging(config: &Config) -> anyhow::Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log.level).with_context(|| {
+        format!(
+            "config key log.level: invalid filter {:?}",
+            config.log.level
+        )
+    })?;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match config.log.format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+    Ok(())
+}
+
+/// Resolves on SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::error!("cannot install signal handlers; stop herald with SIGKILL");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM received"),
+        _ = int.recv() => tracing::info!("SIGINT received"),
+    }
+}

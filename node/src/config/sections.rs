@@ -1,0 +1,141 @@
+//! The tables of the configuration (`[log]`, `[auth]`, `[client]`, `[rest]`, `[shutdown]`)
+//! and their defaults.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::TransportType;
+use super::values::serialize_duration;
+
+/// `[log]`: what is logged and how.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LogConfig {
+    /// A `tracing` `EnvFilter` directive such as `info` or `herald=debug,actix_web=warn`.
+    pub level: String,
+    /// Human-readable lines for terminals, JSON lines for log collectors.
+    pub format: LogFormat,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            level: "info".to_owned(),
+            format: LogFormat::Text,
+        }
+    }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+impl fmt::Display for LogFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Text => "text",
+            Self::Json => "json",
+        })
+    }
+}
+
+/// `[auth]`: authentication beyond the connection string.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuthConfig {
+    /// Lets clients in without a token even when an access key is set; only meaningful
+    /// once cluster mode exists, off by default so a key always means "checked".
+    pub allow_anonymous: bool,
+    /// Lifetime of tokens minted by `herald token`.
+    #[serde(serialize_with = "serialize_duration")]
+    pub token_ttl: Duration,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            allow_anonymous: false,
+            token_ttl: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// `[client]`: limits and timers of client connections.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClientConfig {
+    /// Idle time after which the server sends a ping, so proxies and the client's own
+    /// timeout see traffic; must be shorter than `timeout`.
+    #[serde(serialize_with = "serialize_duration")]
+    pub keep_alive: Duration,
+    /// Silence after which a client is considered gone and closed.
+    #[serde(serialize_with = "serialize_duration")]
+    pub timeout: Duration,
+    /// Time a new connection has to send its handshake.
+    #[serde(serialize_with = "serialize_duration")]
+    pub handshake_timeout: Duration,
+    /// Time a negotiated connection id stays reserved before the client connects.
+    #[serde(serialize_with = "serialize_duration")]
+    pub negotiate_timeout: Duration,
+    /// Largest incoming message in bytes; bigger ones close the connection.
+    pub max_message_size: usize,
+    /// Frames queued per connection; a full queue means a slow consumer, which is closed
+    /// rather than allowed to hold memory.
+    pub outbound_queue: usize,
+    /// Transports offered in negotiate responses, in order of preference.
+    pub transports: Vec<TransportType>,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        Self {
+            keep_alive: Duration::from_secs(15),
+            timeout: Duration::from_secs(30),
+            handshake_timeout: Duration::from_secs(15),
+            negotiate_timeout: Duration::from_secs(15),
+            max_message_size: 32 * 1024,
+            outbound_queue: 1024,
+            transports: vec![
+                TransportType::WebSockets,
+                TransportType::ServerSentEvents,
+                TransportType::LongPolling,
+            ],
+        }
+    }
+}
+
+/// `[rest]`: limits of the REST API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RestConfig {
+    /// Largest request body in bytes (Azure SignalR Service allows 1 MiB).
+    pub max_body_size: usize,
+}
+
+impl Default for RestConfig {
+    fn default() -> Self {
+        Self {
+            max_body_size: 1024 * 1024,
+        }
+    }
+}
+
+/// `[shutdown]`: how a stopping node drains.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ShutdownConfig {
+    /// Time connections get to close cleanly before they are dropped.
+    #[serde(serialize_with = "serialize_duration")]
+    pub grace_period: Duration,
+}
+
+impl Default for ShutdownConfig {
+    fn default() -> Self {
+        Self {
+            grace_period: Duration::from_secs(10),
+        }
+    }
+}

@@ -1,0 +1,29 @@
+//! Checks that span several settings; single values are checked as they are read.
+
+use super::{Config, ConfigError};
+
+/// Refuses combinations of settings that cannot work together.
+pub(crate) fn validate(config: &Config) -> Result<(), ConfigError> {
+    let client = &config.client;
+    if client.keep_alive >= client.timeout {
+        return Err(ConfigError::Invalid {
+            key: "client.keep_alive".to_owned(),
+            message: format!(
+                "must be shorter than client.timeout, got {} against {}: lower keep_alive or raise timeout (a client needs pings to stay connected)",
+                humantime::format_duration(client.keep_alive),
+                humantime::format_duration(client.timeout),
+            ),
+        });
+    }
+    // Port 0 asks the OS for a free port each time, so equal addresses are fine then.
+    if config.listen == config.admin_listen && config.listen.port() != 0 {
+        return Err(ConfigError::Invalid {
+            key: "admin_listen".to_owned(),
+            message: format!(
+                "must differ from listen, both are {}: give the admin endpoints their own port",
+                config.listen
+            ),
+        });
+    }
+    Ok(())
+}

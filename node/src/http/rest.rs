@@ -1,0 +1,447 @@
+//! The REST API, compatible with Azure SignalR Service's data plane: the v1 paths
+//! (`/api/v1/hubs/{hub}/...`) and the 2022-06-01 paths (`/api/hubs/{hub}/...:send`).
+//!
+//! Every call is authorized first (a bearer JWT signed with the access key whose audience is
+//! the request URL), then the hub name is checked, then the body. Sends answer 202 once the
+//! message is queued to every local recipient.
+
+pub mod body;
+
+use actix_web::dev::Service;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, guard, web};
+use herald_proto::ids::{ConnectionId, HubName};
+
+use self::body::{check_name, parse_ttl, read_send_body};
+use super::error::ApiError;
+use super::{AppState, query_value, query_values};
+use crate::hub::HubError;
+use crate::hub::actor::{Exists, HubHandle, HubStopped, Membership};
+use crate::hub::registry::Scope;
+use crate::session::close_reason::CloseReason;
+use crate::session::link::Payload;
+
+/// Which form of the API a route belongs to; they differ in some success statuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Api {
+    V1,
+    V2022,
+}
+
+/// Who a send or close is for, before the path parameters are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    All,
+    User,
+    Group,
+    Connection,
+}
+
+/// Registers the REST routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    let get_or_head = || web::route().guard(guard::Any(guard::Get()).or(guard::Head()));
+    let send = |target, api| move |req, payload, state| send(req, payload, state, target, api);
+    let close = |target, api| move |req, state| close(req, state, target, api);
+    let exists = |target| move |req, state| exists(req, state, target);
+    let user_group = |op, api| move |req, state| user_group(req, state, op, api);
+    let group_connection = |add, api| move |req, state| group_connection(req, state, add, api);
+
+    let v1 = web::scope("/api/v1/hubs/{hub}")
+        .route("", web::post().to(send(Target::All, Api::V1)))
+        .route("/users/{user}", web::post().to(send(Target::User, Api::V1)))
+        .route("/users/{user}", get_or_head().to(exists(Target::User)))
+        .route("/users/{user}/groups", web::delete().to(user_all_groups))
+        .route(
+            "/users/{user}/groups/{group}",
+            web::put().to(user_group(UserGroupOp::Add, Api::V1)),
+        )
+        .route(
+            "/users/{user}/groups/{group}",
+            web::delete().to(user_group(UserGroupOp::Remove, Api::V1)),
+        )
+        .route(
+            "/users/{user}/groups/{group}",
+            get_or_head().to(user_group(UserGroupOp::Check, Api::V1)),
+        )
+        .route(
+            "/connections/{connection}",
+            web::post().to(send(Target::Connection, Api::V1)),
+        )
+        .route(
+            "/connections/{connection}",
+            web::delete().to(close(Target::Connection, Api::V1)),
+        )
+        .route(
+            "/connections/{connection}",
+            get_or_head().to(exists(Target::Connection)),
+        )
+        .route(
+            "/groups/{group}",
+            web::post().to(send(Target::Group, Api::V1)),
+        )
+        .route("/groups/{group}", get_or_head().to(exists(Target::Group)))
+        .route(
+            "/groups/{group}/connections/{connection}",
+            web::put().to(group_connection(true, Api::V1)),
+        )
+        .route(
+            "/groups/{group}/connections/{connection}",
+            web::delete().to(group_connection(false, Api::V1)),
+        )
+        .route(
+            "/groups/{group}/users/{user}",
+            web::put().to(user_group(UserGroupOp::Add, Api::V1)),
+        )
+        .route(
+            "/groups/{group}/users/{user}",
+            web::delete().to(user_group(UserGroupOp::Remove, Api::V1)),
+        )
+        .route(
+            "/groups/{group}/users/{user}",
+            get_or_head().to(user_group(UserGroupOp::Check, Api::V1)),
+        );
+
+    let v2022 = web::scope("/api/hubs/{hub}")
+        .route("/:send", web::post().to(send(Target::All, Api::V2022)))
+        .route(
+            "/:closeConnections",
+            web::post().to(close(Target::All, Api::V2022)),
+        )
+        .route(
+            "/users/{user}/:send",
+            web::post().to(send(Target::User, Api::V2022)),
+        )
+        .route(
+            "/users/{user}/:closeConnections",
+            web::post().to(close(Target::User, Api::V2022)),
+        )
+        .route("/users/{user}", get_or_head().to(exists(Target::User)))
+        .route("/users/{user}/groups", web::delete().to(user_all_groups))
+        .route(
+            "/users/{user}/groups/{group}",
+            web::put().to(user_group(UserGroupOp::Add, Api::V2022)),
+        )
+        .route(
+            "/users/{user}/groups/{group}",
+            web::delete().to(user_group(UserGroupOp::Remove, Api::V2022)),
+        )
+        .route(
+            "/users/{user}/groups/{group}",
+            get_or_head().to(user_group(UserGroupOp::Check, Api::V2022)),
+        )
+        .route(
+            "/groups/{group}/:send",
+            web::post().to(send(Target::Group, Api::V2022)),
+        )
+        .route(
+            "/groups/{group}/:closeConnections",
+            web::post().to(close(Target::Group, Api::V2022)),
+        )
+        .route("/groups/{group}", get_or_head().to(exists(Target::Group)))
+        .route(
+            "/groups/{group}/connections/{connection}",
+            web::put().to(group_connection(true, Api::V2022)),
+        )
+        .route(
+            "/groups/{group}/connections/{connection}",
+            web::delete().to(group_connection(false, Api::V2022)),
+        )
+        .route(
+            "/connections/{connection}/:send",
+            web::post().to(send(Target::Connection, Api::V2022)),
+        )
+        .route(
+            "/connections/{connection}",
+            web::delete().to(close(Target::Connection, Api::V2022)),
+        )
+        .route(
+            "/connections/{connection}",
+            get_or_head().to(exists(Target::Connection)),
+        )
+        .route(
+            "/connections/{connection}/groups",
+            web::delete().to(connection_all_groups),
+        );
+
+    cfg.service(
+        web::scope("")
+            .wrap_fn(|req, srv| {
+                let route = req
+                    .match_pattern()
+                    .unwrap_or_else(|| "unmatched".to_owned());
+                let metrics = req
+                    .app_data::<web::Data<AppState>>()
+                    .map(|s| s.metrics.clone());
+                let response = srv.call(req);
+                async move {
+                    let response = response.await?;
+                    if let Some(metrics) = metrics {
+                        metrics.rest_request(route, response.status().as_u16());
+                    }
+                    Ok(response)
+                }
+            })
+            .service(v1)
+            .service(v2022)
+            .route(
+                "/api/health",
+                get_or_head().to(|| async { HttpResponse::Ok().finish() }),
+            ),
+    );
+}
+
+/// Authorizes the call and resolves its hub.
+fn authorize(req: &HttpRequest, state: &AppState) -> Result<HubName, ApiError> {
+    let header = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    state
+        .auth
+        .verify_rest(header, req.path())
+        .map_err(|e| ApiError::unauthorized(e.to_string()))?;
+    let name = req.match_info().get("hub").unwrap_or_default();
+    state.hubs.check(name).map_err(|e| match e {
+        HubError::InvalidName(e) => ApiError::bad_request(e.to_string()),
+        e @ HubError::Unknown(_) => ApiError::not_found(e.to_string()),
+    })
+}
+
+fn param<'a>(req: &'a HttpRequest, name: &str) -> Result<&'a str, ApiError> {
+    let value = req.match_info().get(name).unwrap_or_default();
+    check_name(name, value)
+}
+
+fn connection_param(req: &HttpRequest) -> Result<ConnectionId, ApiError> {
+    param(req, "connection")?
+        .parse()
+        .map_err(|e: herald_proto::ids::NameError| ApiError::bad_request(e.to_string()))
+}
+
+fn scope_of(req: &HttpRequest, target: Target) -> Result<Scope, ApiError> {
+    Ok(match target {
+        Target::All => Scope::All,
+        Target::User => Scope::User(param(req, "user")?.to_owned()),
+        Target::Group => Scope::Group(param(req, "group")?.to_owned()),
+        Target::Connection => Scope::Connection(connection_param(req)?),
+    })
+}
+
+fn excluded(req: &HttpRequest) -> Result<Vec<ConnectionId>, ApiError> {
+    query_values(req.query_string(), "excluded")
+        .into_iter()
+        .map(|id| {
+            id.parse()
+                .map_err(|e: herald_proto::ids::NameError| ApiError::bad_request(e.to_string()))
+        })
+        .collect()
+}
+
+fn stopped(e: HubStopped) -> ApiError {
+    ApiError::unavailable(e.to_string())
+}
+
+fn accepted(api: Api) -> HttpResponse {
+    match api {
+        Api::V1 => HttpResponse::Accepted().finish(),
+        Api::V2022 => HttpResponse::Ok().finish(),
+    }
+}
+
+async fn send(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    target: Target,
+    _api: Api,
+) -> Result<HttpResponse, ApiError> {
+    let hub = authorize(&req, &state)?;
+    let scope = scope_of(&req, target)?;
+    let excluded = excluded(&req)?;
+    let content_length = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    let body = read_send_body(payload, content_length, state.config.rest.max_body_size).await?;
+    let payload = Payload::invocation(&body.target, &body.arguments);
+    // A hub nobody ever connected to has no recipients: nothing to start.
+    if let Some(handle) = state.hubs.get(&hub) {
+        let delivered = handle
+            .deliver(scope, excluded, payload)
+            .await
+            .map_err(stopped)?;
+        tracing::trace!(%hub, target = %body.target, delivered, "message sent");
+    }
+    Ok(HttpResponse::Accepted().finish())
+}
+
+async fn close(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    target: Target,
+    api: Api,
+) -> Result<HttpResponse, ApiError> {
+    let hub = authorize(&req, &state)?;
+    let scope = scope_of(&req, target)?;
+    let excluded = excluded(&req)?;
+    let reason = query_value(req.query_string(), "reason").unwrap_or_default();
+    let closed = match state.hubs.get(&hub) {
+        Some(handle) => handle
+            .close(scope, excluded, CloseReason::ClosedByApplication(reason))
+            .await
+            .map_err(stopped)?,
+        None => 0,
+    };
+    tracing::debug!(%hub, closed, "connections closed through the REST API");
+    Ok(accepted(api))
+}
+
+async fn exists(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    target: Target,
+) -> Result<HttpResponse, ApiError> {
+    let hub = authorize(&req, &state)?;
+    let query = match scope_of(&req, target)? {
+        Scope::Connection(id) => Exists::Connection(id),
+        Scope::User(user) => Exists::User(user),
+        Scope::Group(group) => Exists::Group(group),
+        Scope::All => return Err(ApiError::bad_request("nothing to check")),
+    };
+    let found = match state.hubs.get(&hub) {
+        Some(handle) => handle.exists(query).await.map_err(stopped)?,
+        None => false,
+    };
+    Ok(if found {
+        HttpResponse::Ok().finish()
+    } else {
+        HttpResponse::NotFound().finish()
+    })
+}
+
+async fn group_connection(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    add: bool,
+    api: Api,
+) -> Result<HttpResponse, ApiError> {
+    let hub = authorize(&req, &state)?;
+    let group = param(&req, "group")?.to_owned();
+    let id = connection_param(&req)?;
+    let change = if add {
+        Membership::AddToGroup {
+            id: id.clone(),
+            group,
+        }
+    } else {
+        Membership::RemoveFromGroup {
+            id: id.clone(),
+            group,
+        }
+    };
+    apply_to_connection(&state, &hub, &id, change).await?;
+    Ok(accepted(api))
+}
+
+async fn connection_all_groups(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let hub = authorize(&req, &state)?;
+    let id = connection_param(&req)?;
+    apply_to_connection(
+        &state,
+        &hub,
+        &id,
+        Membership::RemoveFromAllGroups { id: id.clone() },
+    )
+    .await?;
+    Ok(HttpResponse::Ok().finish())
+}
+
+async fn apply_to_connection(
+    state: &AppState,
+    hub: &HubName,
+    id: &ConnectionId,
+    change: Membership,
+) -> Result<(), ApiError> {
+    let not_found =
+        || ApiError::not_found(format!("connection {id} is not connected to hub {hub}"));
+    let handle: HubHandle = state.hubs.get(hub).ok_or_else(not_found)?;
+    handle
+        .membership(change)
+        .await
+        .map_err(stopped)?
+        .map_err(|_| not_found())?;
+    Ok(())
+}
+
+/// What a user-group route does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum UserGroupOp {
+    Add,
+    Remove,
+    Check,
+}
+
+async fn user_group(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    op: UserGroupOp,
+    api: Api,
+) -> Result<HttpResponse, ApiError> {
+    let hub = authorize(&req, &state)?;
+    let user = param(&req, "user")?.to_owned();
+    let group = param(&req, "group")?.to_owned();
+    match op {
+        UserGroupOp::Add => {
+            let ttl = parse_ttl(query_value(req.query_string(), "ttl"))?;
+            // Persistent state: the hub must exist to hold it for the user's future connections.
+            let handle = state.hubs.get_or_start(&hub);
+            let _ = handle
+                .membership(Membership::AddUserToGroup { user, group, ttl })
+                .await
+                .map_err(stopped)?;
+            Ok(accepted(api))
+        }
+        UserGroupOp::Remove => {
+            if let Some(handle) = state.hubs.get(&hub) {
+                let _ = handle
+                    .membership(Membership::RemoveUserFromGroup { user, group })
+                    .await
+                    .map_err(stopped)?;
+            }
+            Ok(accepted(api))
+        }
+        UserGroupOp::Check => {
+            let found = match state.hubs.get(&hub) {
+                Some(handle) => handle
+                    .exists(Exists::UserInGroup { user, group })
+                    .await
+                    .map_err(stopped)?,
+                None => false,
+            };
+            Ok(HttpResponse::new(if found {
+                StatusCode::OK
+            } else {
+                StatusCode::NOT_FOUND
+            }))
+        }
+    }
+}
+
+async fn user_all_groups(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let hub = authorize(&req, &state)?;
+    let user = param(&req, "user")?.to_owned();
+    if let Some(handle) = state.hubs.get(&hub) {
+        let _ = handle
+            .membership(Membership::RemoveUserFromAllGroups { user })
+            .await
+            .map_err(stopped)?;
+    }
+    Ok(HttpResponse::Ok().finish())
+}

@@ -1,0 +1,248 @@
+//! Prometheus metrics, owned by the node and passed to whoever counts (no global recorder).
+//!
+//! Label values are bounded: hubs come from clients that passed validation (and the optional
+//! allow-list), transports and protocols are fixed sets, close reasons and REST routes are
+//! static labels.
+
+use std::sync::Arc;
+
+use herald_proto::hub_protocol::Protocol;
+use herald_proto::ids::HubName;
+use metrics::{Counter, Gauge, Key, KeyName, Label, Level, Metadata, Recorder, SharedString, Unit};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
+
+const METADATA: Metadata<'static> = Metadata::new("herald", Level::INFO, Some(module_path!()));
+
+/// Every metric name with its help text; rendered as `# HELP` lines.
+const DESCRIPTIONS: &[(&str, &str)] = &[
+    (
+        "herald_connections",
+        "Client connections open now, by hub, transport and protocol.",
+    ),
+    (
+        "herald_connections_opened_total",
+        "Client connections whose handshake completed.",
+    ),
+    (
+        "herald_connections_closed_total",
+        "Client connections closed, by reason.",
+    ),
+    (
+        "herald_negotiations_total",
+        "Negotiate requests answered, by hub.",
+    ),
+    (
+        "herald_messages_received_total",
+        "Hub protocol messages received from clients, by hub.",
+    ),
+    (
+        "herald_messages_delivered_total",
+        "Messages queued for delivery to local connections, by hub.",
+    ),
+    (
+        "herald_slow_consumers_total",
+        "Connections closed because their outbound queue was full, by hub.",
+    ),
+    (
+        "herald_rest_requests_total",
+        "REST API requests, by route and status.",
+    ),
+];
+
+/// The node's metrics registry. Cheap to clone.
+#[derive(Clone)]
+pub struct Metrics {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// Holds the metric values.
+    recorder: PrometheusRecorder,
+    /// Renders them as Prometheus text.
+    handle: PrometheusHandle,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// An empty registry with every metric described.
+    pub fn new() -> Self {
+        let recorder = PrometheusBuilder::new().build_recorder();
+        for (name, help) in DESCRIPTIONS {
+            let unit: Option<Unit> = None;
+            let help = SharedString::const_str(help);
+            if name.ends_with("_total") {
+                recorder.describe_counter(KeyName::from_const_str(name), unit, help);
+            } else {
+                recorder.describe_gauge(KeyName::from_const_str(name), unit, help);
+            }
+        }
+        let handle = recorder.handle();
+        Self {
+            inner: Arc::new(Inner { recorder, handle }),
+        }
+    }
+
+    fn counter(&self, name: &'static str, labels: Vec<Label>) -> Counter {
+        self.inner
+            .recorder
+            .register_counter(&Key::from_parts(name, labels), &METADATA)
+    }
+
+    fn gauge(&self, name: &'static str, labels: Vec<Label>) -> Gauge {
+        self.inner
+            .recorder
+            .register_gauge(&Key::from_parts(name, labels), &METADATA)
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> String {
+        self.inner.handle.run_upkeep();
+        self.inner.handle.render()
+    }
+
+    /// Counters for one hub, registered once and kept by the hub actor.
+    pub fn hub(&self, hub: &HubName) -> HubMetrics {
+        let labels = || vec![Label::new("hub", hub.to_string())];
+        HubMetrics {
+            delivered: self.counter("herald_messages_delivered_total", labels()),
+            slow_consumers: self.counter("herald_slow_consumers_total", labels()),
+        }
+    }
+
+    /// Counts a completed handshake and returns the guard that keeps the open-connections
+    /// gauge up until the session drops it.
+    pub fn connection_opened(
+        &self,
+        hub: &HubName,
+        transport: &'static str,
+        protocol: Protocol,
+    ) -> ConnectionGauge {
+        let labels = || {
+            vec![
+                Label::new("hub", hub.to_string()),
+                Label::new("transport", transport),
+                Label::new("protocol", protocol.name()),
+            ]
+        };
+        self.counter("herald_connections_opened_total", labels())
+            .increment(1);
+        let gauge = self.gauge("herald_connections", labels());
+        gauge.increment(1.0);
+        ConnectionGauge { gauge }
+    }
+
+    /// Counts a closed connection.
+    pub fn connection_closed(&self, reason: &'static str) {
+        self.counter(
+            "herald_connections_closed_total",
+            vec![Label::new("reason", reason)],
+        )
+        .increment(1);
+    }
+
+    /// Counts a negotiate request.
+    pub fn negotiated(&self, hub: &HubName) {
+        self.counter(
+            "herald_negotiations_total",
+            vec![Label::new("hub", hub.to_string())],
+        )
+        .increment(1);
+    }
+
+    /// The counter of messages received from clients of `hub`, for a session to keep.
+    pub fn messages_received_counter(&self, hub: &HubName) -> Counter {
+        self.counter(
+            "herald_messages_received_total",
+            vec![Label::new("hub", hub.to_string())],
+        )
+    }
+
+    /// Counts a REST request by route pattern and status.
+    pub fn rest_request(&self, route: String, status: u16) {
+        let labels = vec![
+            Label::new("route", route),
+            Label::new("status", status.to_string()),
+        ];
+        self.counter("herald_rest_requests_total", labels)
+            .increment(1);
+    }
+}
+
+/// The counters a hub actor bumps on its hot path, registered once.
+#[derive(Clone)]
+pub struct HubMetrics {
+    delivered: Counter,
+    slow_consumers: Counter,
+}
+
+impl HubMetrics {
+    /// Counts messages queued to local connections.
+    pub fn delivered(&self, count: u64) {
+        if count > 0 {
+            self.delivered.increment(count);
+        }
+    }
+
+    /// Counts connections closed as slow consumers.
+    pub fn slow_consumers(&self, count: u64) {
+        self.slow_consumers.increment(count);
+    }
+}
+
+/// Keeps `herald_connections` raised while a session is open; lowers it when dropped, so the
+/// gauge returns to zero however a session ends.
+pub struct ConnectionGauge {
+    gauge: Gauge,
+}
+
+impl Drop for ConnectionGauge {
+    fn drop(&mut self) {
+        self.gauge.decrement(1.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gauge_returns_to_zero_and_counters_render() {
+        let metrics = Metrics::new();
+        let hub: HubName = "chat".parse().unwrap();
+        let guard = metrics.connection_opened(&hub, "WebSockets", Protocol::Json);
+        let text = metrics.render();
+        assert!(
+            text.contains(
+                r#"herald_connections{hub="chat",transport="WebSockets",protocol="json"} 1"#
+            ),
+            "{text}"
+        );
+        drop(guard);
+        metrics.connection_closed("client_closed");
+        metrics.hub(&hub).delivered(3);
+        let text = metrics.render();
+        assert!(
+            text.contains(
+                r#"herald_connections{hub="chat",transport="WebSockets",protocol="json"} 0"#
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"herald_connections_closed_total{reason="client_closed"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"herald_messages_delivered_total{hub="chat"} 3"#),
+            "{text}"
+        );
+        assert!(
+            text.contains("# HELP herald_connections Client connections open now"),
+            "{text}"
+        );
+    }
+}

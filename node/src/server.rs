@@ -1,0 +1,172 @@
+//! The composition root: builds the node's parts from config, serves until `shutdown`
+//! resolves, then drains.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::{App, HttpServer, web};
+use tokio::sync::watch;
+
+use crate::auth::Authenticator;
+use crate::config::Config;
+use crate::connections::Connections;
+use crate::http::{self, AppState};
+use crate::hub::Hubs;
+use crate::hub::registry::Scope;
+use crate::metrics::Metrics;
+use crate::session::close_reason::CloseReason;
+use crate::session::core::SessionSettings;
+
+/// How often negotiated connections that never connected are swept.
+const PENDING_SWEEP_INTERVAL: Duration = Duration::from_secs(5);
+/// How often shutdown checks whether every session has closed.
+const DRAIN_POLL_INTERVAL: Duration = Duration::from_millis(50);
+
+/// Runs a standalone node until `shutdown` resolves, then drains within the grace period.
+/// Must be called inside an actix system (e.g. `actix_web::rt::System::new().block_on`).
+pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    let config = Arc::new(config);
+    let metrics = Metrics::new();
+    let auth = Authenticator::from_config(&config);
+    if auth.is_anonymous() {
+        tracing::warn!(
+            "NO ACCESS KEY CONFIGURED: clients and REST callers are not authenticated. \
+             Set connection_string (or HERALD_CONNECTION_STRING) with an AccessKey for anything but local use"
+        );
+    }
+    let hubs = Hubs::new(&config.hubs, metrics.clone());
+    let connections = Connections::new(config.node_id.clone(), config.client.negotiate_timeout);
+    let (ready_tx, ready) = watch::channel(false);
+    let session = SessionSettings {
+        keep_alive: config.client.keep_alive,
+        timeout: config.client.timeout,
+        handshake_timeout: config.client.handshake_timeout,
+        max_message_size: config.client.max_message_size,
+    };
+    let state = AppState {
+        config: config.clone(),
+        auth,
+        hubs: hubs.clone(),
+        connections: connections.clone(),
+        metrics,
+        ready,
+        session,
+    };
+    let grace = config.shutdown.grace_period;
+
+    let client_state = web::Data::new(state.clone());
+    let client_server = HttpServer::new(move || {
+        App::new()
+            .app_data(client_state.clone())
+            .configure(http::client::configure)
+            .configure(http::rest::configure)
+    })
+    .disable_signals()
+    .shutdown_timeout(grace.as_secs().max(1))
+    .bind(config.listen)
+    .map_err(|e| {
+        anyhow::anyhow!(
+            "cannot listen on {} (listen): {e}; is another process using the port?",
+            config.listen
+        )
+    })?
+    .run();
+
+    let admin_state = web::Data::new(state.clone());
+    let admin_server = HttpServer::new(move || {
+        App::new()
+            .app_data(admin_state.clone())
+            .configure(http::admin::configure)
+    })
+    .disable_signals()
+    .workers(1)
+    .shutdown_timeout(1)
+    .bind(config.admin_listen)
+    .map_err(|e| {
+        anyhow::anyhow!(
+            "cannot listen on {} (admin_listen): {e}; is another process using the port?",
+            config.admin_listen
+        )
+    })?
+    .run();
+
+    let client_handle = client_server.handle();
+    let admin_handle = admin_server.handle();
+    let client_task = actix_web::rt::spawn(client_server);
+    let admin_task = actix_web::rt::spawn(admin_server);
+
+    let sweeper = {
+        let connections = connections.clone();
+        actix_web::rt::spawn(async move {
+            let mut tick = actix_web::rt::time::interval(PENDING_SWEEP_INTERVAL);
+            loop {
+                tick.tick().await;
+                let expired = connections.sweep(Instant::now());
+                if expired > 0 {
+                    tracing::debug!(expired, "negotiated connections expired before connecting");
+                }
+            }
+        })
+    };
+
+    let _ = ready_tx.send(true);
+    tracing::info!(
+        node = %config.node_id, listen = %config.listen, admin = %config.admin_listen, endpoint = %config.endpoint(),
+        "herald is ready"
+    );
+
+    shutdown.await;
+    drain(&ready_tx, &hubs, &connections, grace).await;
+    sweeper.abort();
+    client_handle.stop(true).await;
+    admin_handle.stop(true).await;
+    let _ = client_task.await;
+    let _ = admin_task.await;
+    hubs.stop();
+    tracing::info!("herald stopped");
+    Ok(())
+}
+
+/// Goes unready, refuses new connections, asks every session to close with `allowReconnect`,
+/// and waits for them within the grace period.
+async fn drain(
+    ready: &watch::Sender<bool>,
+    hubs: &Hubs,
+    connections: &Connections,
+    grace: Duration,
+) {
+    let _ = ready.send(false);
+    connections.start_draining();
+    let open = connections.active();
+    tracing::info!(open, grace = ?grace, "draining: closing client connections with allowReconnect");
+    for hub in hubs.all() {
+        if let Err(e) = hub
+            .close(Scope::All, Vec::new(), CloseReason::ServerShutdown)
+            .await
+        {
+            tracing::warn!(error = %e, "could not close the sessions of a hub");
+        }
+    }
+    let deadline = Instant::now() + grace;
+    let mut last_log = Instant::now();
+    loop {
+        let open = connections.active();
+        if open == 0 {
+            tracing::info!("every client connection closed");
+            return;
+        }
+        if Instant::now() >= deadline {
+            tracing::warn!(
+                open,
+                "grace period over with connections still open; closing them abruptly"
+            );
+            return;
+        }
+        if last_log.elapsed() >= Duration::from_secs(1) {
+            tracing::info!(open, "waiting for client connections to close");
+            last_log = Instant::now();
+        }
+        actix_web::rt::time::sleep(DRAIN_POLL_INTERVAL).await;
+    }
+}
