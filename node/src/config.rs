@@ -1,7 +1,7 @@
 //! Configuration: defaults, then an optional TOML file, then `HERALD_*` environment
 //! variables, parsed once into typed, validated fields.
 //!
-//! Every setting is listed once, in [`keys`]'s table (TOML key, environment variable and
+//! Every setting is listed once, in `keys`'s table (TOML key, environment variable and
 //! kind of value); the TOML and environment layers are both driven by it, so a new
 //! section is added there and in its struct, nowhere else. Unknown keys and unknown
 //! `HERALD_*` variables are errors, so a typo never silently leaves a default in place.

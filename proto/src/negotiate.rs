@@ -15,18 +15,15 @@ pub struct NegotiateResponse {
     /// The secret token used as `id` on transport requests (negotiate version 1 and later).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connection_token: Option<String>,
-    /// The negotiate version in use; version 0 responses omit it.
-    #[serde(default, skip_serializing_if = "is_zero")]
+    /// The negotiate version in use. Always written, also for version 0: the spec's v0
+    /// example carries it, and clients such as signalrcore require it.
+    #[serde(default)]
     pub negotiate_version: u32,
     /// The transports the client may use.
     pub available_transports: Vec<AvailableTransport>,
     /// Whether the server agrees to stateful reconnect; omitted unless true.
     #[serde(default, skip_serializing_if = "is_false")]
     pub use_stateful_reconnect: bool,
-}
-
-fn is_zero(n: &u32) -> bool {
-    *n == 0
 }
 
 fn is_false(b: &bool) -> bool {
@@ -216,12 +213,12 @@ mod tests {
         };
         assert_eq!(
             serde_json::to_string(&response).unwrap(),
-            r#"{"connectionId":"abc","availableTransports":[]}"#
+            r#"{"connectionId":"abc","negotiateVersion":0,"availableTransports":[]}"#
         );
         response.use_stateful_reconnect = true;
         assert_eq!(
             serde_json::to_string(&response).unwrap(),
-            r#"{"connectionId":"abc","availableTransports":[],"useStatefulReconnect":true}"#
+            r#"{"connectionId":"abc","negotiateVersion":0,"availableTransports":[],"useStatefulReconnect":true}"#
         );
     }
 

@@ -1,1 +1,33 @@
-//! Integration test harness.
+//! Integration test harness for Herald.
+//!
+//! Every test starts its own `herald` process ([`HeraldProcess`]) on free loopback ports,
+//! talks to it through the Azure-style REST API ([`Rest`]), raw WebSockets ([`RawWs`]) and
+//! the official SignalR clients driven as child processes ([`JsClient`], [`PyClient`]).
+
+pub mod binary;
+pub mod config;
+pub mod driver;
+pub mod frames;
+pub mod js_client;
+pub mod metrics;
+pub mod names;
+pub mod negotiate;
+pub mod ports;
+pub mod process;
+pub mod py_client;
+pub mod raw_ws;
+pub mod rest;
+pub mod smoke;
+pub mod token;
+pub mod wait;
+
+pub use config::HeraldConfig;
+pub use driver::Driver;
+pub use js_client::{JsClient, JsOptions, Protocol, Transport};
+pub use names::unique;
+pub use process::HeraldProcess;
+pub use py_client::PyClient;
+pub use raw_ws::{RawWs, WsFrame};
+pub use rest::{Auth, Reply, Rest};
+pub use smoke::assert_serves_clients;
+pub use wait::{poll_until, wait_until};

@@ -286,6 +286,10 @@ async fn close(
     let scope = scope_of(&req, target)?;
     let excluded = excluded(&req)?;
     let reason = query_value(req.query_string(), "reason").unwrap_or_default();
+    let single = match &scope {
+        Scope::Connection(id) => Some(id.clone()),
+        _ => None,
+    };
     let closed = match state.hubs.get(&hub) {
         Some(handle) => handle
             .close(scope, excluded, CloseReason::ClosedByApplication(reason))
@@ -293,6 +297,11 @@ async fn close(
             .map_err(stopped)?,
         None => 0,
     };
+    if let (Some(id), 0) = (single, closed) {
+        return Err(ApiError::not_found(format!(
+            "connection {id} is not connected to hub {hub}"
+        )));
+    }
     tracing::debug!(%hub, closed, "connections closed through the REST API");
     Ok(accepted(api))
 }

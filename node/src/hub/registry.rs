@@ -248,12 +248,22 @@ impl<S> Registry<S> {
         expired.len()
     }
 
-    /// Whether the user is a (non-expired) persistent member of the group.
+    /// Whether the user belongs to the group: a (non-expired) persistent membership, or one of
+    /// the user's connections was added to it.
     pub fn user_in_group(&self, user: &str, group: &str, now: Instant) -> bool {
-        self.user_groups
+        let persistent = self
+            .user_groups
             .get(user)
             .and_then(|g| g.get(group))
-            .is_some_and(|m| m.expires.is_none_or(|t| t > now))
+            .is_some_and(|m| m.expires.is_none_or(|t| t > now));
+        persistent
+            || self.users.get(user).is_some_and(|ids| {
+                ids.iter().any(|id| {
+                    self.connections
+                        .get(id)
+                        .is_some_and(|e| e.groups.contains(group))
+                })
+            })
     }
 
     /// Whether the connection is connected to this hub.

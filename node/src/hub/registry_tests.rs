@@ -182,9 +182,9 @@ fn user_group_memberships_expire() {
     r.add_user_to_group("alice", "temp", Some(later));
     r.add_user_to_group("alice", "perm", None);
     assert!(r.user_in_group("alice", "temp", now));
-    assert!(!r.user_in_group("alice", "temp", later));
     assert_eq!(r.expire_user_groups(now), 0);
     assert_eq!(r.expire_user_groups(later), 1);
+    assert!(!r.user_in_group("alice", "temp", later));
     assert!(!r.has_group("temp"));
     assert_eq!(
         r.recipients(&Scope::Group("perm".into()), &[]),
@@ -212,4 +212,14 @@ fn re_adding_a_connection_replaces_it() {
         r.recipients(&Scope::User("bob".into()), &[]),
         ids(&["a1", "b1"])
     );
+}
+
+#[test]
+fn a_connection_membership_makes_its_user_a_member() {
+    let (mut r, now) = registry();
+    assert!(!r.user_in_group("bob", "g", now));
+    r.add_to_group(&cid("b1"), "g").unwrap();
+    assert!(r.user_in_group("bob", "g", now));
+    r.remove_connection(&cid("b1"));
+    assert!(!r.user_in_group("bob", "g", now));
 }
