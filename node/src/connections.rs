@@ -1,9 +1,10 @@
 //! Negotiated connections: the secret connection token a transport request presents, mapped to
 //! the public connection id, hub and user fixed at negotiate time.
 //!
-//! A negotiated connection is pending until its transport connects, and expires if that does
-//! not happen within the negotiate timeout. A token can be claimed once: a second WebSocket for
-//! the same token is refused (409), an unknown or expired one is not found (404).
+//! A negotiated connection is pending until its first transport request starts its session,
+//! and expires if that does not happen within the negotiate timeout. Later requests with the
+//! same token (polls, sends, a stateful WebSocket reconnect) reach the running session. A
+//! closed connection's token is remembered for a while, so late requests learn it closed.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -11,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use herald_proto::ids::{ConnectionId, HubName, NodeId};
 use rand::RngCore;
+
+use crate::session::handle::SessionHandle;
 
 /// At most this many negotiated-but-not-connected connections are kept; beyond it negotiate
 /// answers 503 rather than growing without limit.
@@ -25,17 +28,17 @@ pub struct Negotiated {
     pub hub: HubName,
     /// The user from the client's token, if any.
     pub user: Option<String>,
+    /// The client asked for stateful reconnect and got it.
+    pub stateful: bool,
 }
 
-/// Why a transport request could not claim a connection.
+/// Why a transport request could not reach a connection.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ClaimError {
-    #[error(
-        "no connection with this id: it was never negotiated, has expired or is closed; negotiate again"
-    )]
+    #[error("no connection with this id: it was never negotiated or has expired; negotiate again")]
     NotFound,
-    #[error("this connection already has an active transport")]
-    AlreadyActive,
+    #[error("this connection has closed; negotiate again")]
+    Closed,
     #[error("this connection was negotiated for another hub")]
     WrongHub,
 }
@@ -49,42 +52,73 @@ pub enum NegotiateError {
     Draining,
 }
 
-#[derive(Debug)]
-enum State {
+/// How long a closed connection's token is remembered, so a late poll learns that the
+/// connection closed (204) instead of that it never existed (404).
+const CLOSED_LINGER: Duration = Duration::from_secs(30);
+
+enum State<S> {
     Pending { expires: Instant },
-    Active,
+    Active(S),
+    Closed { until: Instant },
 }
 
-#[derive(Debug)]
-struct Entry {
+struct Entry<S> {
     negotiated: Negotiated,
-    state: State,
+    state: State<S>,
 }
 
-/// The node's negotiated connections. Cheap to clone.
-#[derive(Clone)]
-pub struct Connections {
-    inner: Arc<Inner>,
+/// A connection reached by a transport request.
+pub struct Opened<S = SessionHandle> {
+    /// The connection as negotiated.
+    pub negotiated: Negotiated,
+    /// Its session.
+    pub session: S,
+    /// Whether this request started the session.
+    pub created: bool,
 }
 
-struct Inner {
+/// The node's negotiated connections. Cheap to clone. `S` is how a running session is
+/// reached (a [`SessionHandle`] in the node).
+pub struct Connections<S = SessionHandle> {
+    inner: Arc<Inner<S>>,
+}
+
+impl<S> Clone for Connections<S> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+struct Inner<S> {
     /// This node's id, embedded in every connection id it hands out.
     node: NodeId,
     /// How long a negotiated connection waits for its transport.
     negotiate_timeout: Duration,
     /// Token → connection.
-    table: Mutex<Table>,
+    table: Mutex<Table<S>>,
 }
 
-#[derive(Default)]
-struct Table {
-    entries: HashMap<String, Entry>,
+struct Table<S> {
+    entries: HashMap<String, Entry<S>>,
     pending: usize,
     active: usize,
     draining: bool,
 }
 
-impl Connections {
+impl<S> Default for Table<S> {
+    fn default() -> Self {
+        Self {
+            entries: HashMap::new(),
+            pending: 0,
+            active: 0,
+            draining: false,
+        }
+    }
+}
+
+impl<S: Clone> Connections<S> {
     /// An empty table for `node`.
     pub fn new(node: NodeId, negotiate_timeout: Duration) -> Self {
         Self {
@@ -96,20 +130,21 @@ impl Connections {
         }
     }
 
-    fn table(&self) -> std::sync::MutexGuard<'_, Table> {
+    fn table(&self) -> std::sync::MutexGuard<'_, Table<S>> {
         self.inner
             .table
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Registers a new connection; returns its record and the token the transport must present.
+    /// Registers a new connection; returns its record and the token transports must present.
     /// With `separate_token` false (negotiate v0) the token is the connection id itself.
     pub fn negotiate(
         &self,
         hub: HubName,
         user: Option<String>,
         separate_token: bool,
+        stateful: bool,
         now: Instant,
     ) -> Result<(Negotiated, String), NegotiateError> {
         let connection_id = ConnectionId::generate(&self.inner.node, random_bytes());
@@ -122,6 +157,7 @@ impl Connections {
             connection_id,
             hub,
             user,
+            stateful,
         };
         let mut table = self.table();
         if table.draining {
@@ -145,76 +181,104 @@ impl Connections {
         Ok((negotiated, token))
     }
 
-    /// A transport presents `token` for `hub`: marks the connection active.
-    pub fn claim(
+    /// A transport request presents `token` for `hub`: returns the running session, starting
+    /// it with `start` if this is the first request for a negotiated connection.
+    pub fn open(
         &self,
         token: &str,
         hub: &HubName,
         now: Instant,
-    ) -> Result<Negotiated, ClaimError> {
+        start: impl FnOnce(&Negotiated) -> S,
+    ) -> Result<Opened<S>, ClaimError> {
         let mut table = self.table();
         let table = &mut *table;
         let entry = table.entries.get_mut(token).ok_or(ClaimError::NotFound)?;
         if &entry.negotiated.hub != hub {
             return Err(ClaimError::WrongHub);
         }
-        match entry.state {
-            State::Active => Err(ClaimError::AlreadyActive),
-            State::Pending { expires } if expires <= now => {
+        match &entry.state {
+            State::Active(session) => Ok(Opened {
+                negotiated: entry.negotiated.clone(),
+                session: session.clone(),
+                created: false,
+            }),
+            State::Closed { .. } => Err(ClaimError::Closed),
+            State::Pending { expires } if *expires <= now => {
                 table.entries.remove(token);
                 table.pending -= 1;
                 Err(ClaimError::NotFound)
             }
             State::Pending { .. } => {
-                entry.state = State::Active;
+                let session = start(&entry.negotiated);
+                entry.state = State::Active(session.clone());
                 table.pending -= 1;
                 table.active += 1;
-                Ok(entry.negotiated.clone())
+                Ok(Opened {
+                    negotiated: entry.negotiated.clone(),
+                    session,
+                    created: true,
+                })
             }
         }
     }
 
-    /// Registers a connection that skipped negotiation (WebSockets with `skipNegotiation`):
-    /// active at once, under a fresh token. Returns the record and that token.
+    /// Starts a connection that skipped negotiation (WebSockets with `skipNegotiation`).
+    /// Returns it and the token it is registered under.
     pub fn open_direct(
         &self,
         hub: HubName,
         user: Option<String>,
-    ) -> Result<(Negotiated, String), NegotiateError> {
+        start: impl FnOnce(&Negotiated, &str) -> S,
+    ) -> Result<(Opened<S>, String), NegotiateError> {
         let connection_id = ConnectionId::generate(&self.inner.node, random_bytes());
         let token = connection_id.to_string();
         let negotiated = Negotiated {
             connection_id,
             hub,
             user,
+            stateful: false,
         };
         let mut table = self.table();
         if table.draining {
             return Err(NegotiateError::Draining);
         }
+        let session = start(&negotiated, &token);
         table.entries.insert(
             token.clone(),
             Entry {
                 negotiated: negotiated.clone(),
-                state: State::Active,
+                state: State::Active(session.clone()),
             },
         );
         table.active += 1;
-        Ok((negotiated, token))
+        Ok((
+            Opened {
+                negotiated,
+                session,
+                created: true,
+            },
+            token,
+        ))
     }
 
-    /// The transport of `token` ended: forget the connection.
-    pub fn release(&self, token: &str) {
+    /// The session of `token` ended: remember for a while that it closed.
+    pub fn close(&self, token: &str, now: Instant) {
         let mut table = self.table();
-        if let Some(entry) = table.entries.remove(token) {
+        let table = &mut *table;
+        if let Some(entry) = table.entries.get_mut(token) {
             match entry.state {
-                State::Active => table.active -= 1,
+                State::Active(_) => table.active -= 1,
                 State::Pending { .. } => table.pending -= 1,
+                State::Closed { .. } => return,
             }
+            entry.state = State::Closed {
+                until: now + CLOSED_LINGER,
+            };
         }
     }
 
-    /// Drops pending connections whose transport never came; returns how many.
+    /// Forgets pending connections whose transport never came and closed ones past their
+    /// linger; returns how many pending ones expired.
     pub fn sweep(&self, now: Instant) -> usize {
         sweep(&mut self.table(), now)
     }
@@ -224,7 +288,7 @@ impl Connections {
         self.table().draining = true;
     }
 
-    /// Connections with an active transport.
+    /// Connections with a running session.
     pub fn active(&self) -> usize {
         self.table().active
     }
@@ -235,14 +299,18 @@ impl Connections {
     }
 }
 
-fn sweep(table: &mut Table, now: Instant) -> usize {
-    let before = table.entries.len();
-    table
-        .entries
-        .retain(|_, e| !matches!(e.state, State::Pending { expires } if expires <= now));
-    let removed = before - table.entries.len();
-    table.pending -= removed;
-    removed
+fn sweep<S>(table: &mut Table<S>, now: Instant) -> usize {
+    let mut expired = 0;
+    table.entries.retain(|_, e| match e.state {
+        State::Pending { expires } if expires <= now => {
+            expired += 1;
+            false
+        }
+        State::Closed { until } => until > now,
+        _ => true,
+    });
+    table.pending -= expired;
+    expired
 }
 
 fn random_bytes() -> [u8; 16] {
@@ -255,7 +323,7 @@ fn random_bytes() -> [u8; 16] {
 mod tests {
     use super::*;
 
-    fn table() -> (Connections, HubName, Instant) {
+    fn table() -> (Connections<u32>, HubName, Instant) {
         (
             Connections::new("n1".parse().unwrap(), Duration::from_secs(15)),
             "chat".parse().unwrap(),
@@ -264,10 +332,10 @@ mod tests {
     }
 
     #[test]
-    fn a_token_is_claimed_once() {
+    fn the_first_request_starts_the_session_and_later_ones_reach_it() {
         let (c, hub, now) = table();
         let (neg, token) = c
-            .negotiate(hub.clone(), Some("u".into()), true, now)
+            .negotiate(hub.clone(), Some("u".into()), true, false, now)
             .unwrap();
         assert_ne!(
             token,
@@ -276,39 +344,60 @@ mod tests {
         );
         assert_eq!(neg.connection_id.owner().unwrap().as_str(), "n1");
         assert_eq!(c.pending(), 1);
-        assert_eq!(c.claim(&token, &hub, now), Ok(neg.clone()));
+        let opened = c.open(&token, &hub, now, |_| 7).unwrap();
+        assert_eq!(
+            (opened.session, opened.created, opened.negotiated),
+            (7, true, neg.clone())
+        );
         assert_eq!((c.pending(), c.active()), (0, 1));
-        assert_eq!(c.claim(&token, &hub, now), Err(ClaimError::AlreadyActive));
-        c.release(&token);
+        let again = c
+            .open(&token, &hub, now, |_| unreachable!("already started"))
+            .unwrap();
+        assert_eq!((again.session, again.created), (7, false));
+        c.close(&token, now);
         assert_eq!(c.active(), 0);
-        assert_eq!(c.claim(&token, &hub, now), Err(ClaimError::NotFound));
+        assert_eq!(
+            c.open(&token, &hub, now, |_| 8).err(),
+            Some(ClaimError::Closed)
+        );
+        c.sweep(now + CLOSED_LINGER);
+        assert_eq!(
+            c.open(&token, &hub, now, |_| 8).err(),
+            Some(ClaimError::NotFound)
+        );
     }
 
     #[test]
     fn v0_tokens_are_the_connection_id() {
         let (c, hub, now) = table();
-        let (neg, token) = c.negotiate(hub, None, false, now).unwrap();
+        let (neg, token) = c.negotiate(hub, None, false, false, now).unwrap();
         assert_eq!(token, neg.connection_id.as_str());
     }
 
     #[test]
     fn wrong_hub_and_unknown_tokens_are_refused() {
         let (c, hub, now) = table();
-        let (_, token) = c.negotiate(hub.clone(), None, true, now).unwrap();
+        let (_, token) = c.negotiate(hub.clone(), None, true, false, now).unwrap();
         assert_eq!(
-            c.claim(&token, &"other".parse().unwrap(), now),
-            Err(ClaimError::WrongHub)
+            c.open(&token, &"other".parse().unwrap(), now, |_| 1).err(),
+            Some(ClaimError::WrongHub)
         );
-        assert_eq!(c.claim("nope", &hub, now), Err(ClaimError::NotFound));
+        assert_eq!(
+            c.open("nope", &hub, now, |_| 1).err(),
+            Some(ClaimError::NotFound)
+        );
     }
 
     #[test]
     fn pending_connections_expire() {
         let (c, hub, now) = table();
-        let (_, t1) = c.negotiate(hub.clone(), None, true, now).unwrap();
-        let (_, _t2) = c.negotiate(hub.clone(), None, true, now).unwrap();
+        let (_, t1) = c.negotiate(hub.clone(), None, true, false, now).unwrap();
+        let (_, _t2) = c.negotiate(hub.clone(), None, true, false, now).unwrap();
         let later = now + Duration::from_secs(15);
-        assert_eq!(c.claim(&t1, &hub, later), Err(ClaimError::NotFound));
+        assert_eq!(
+            c.open(&t1, &hub, later, |_| 1).err(),
+            Some(ClaimError::NotFound)
+        );
         assert_eq!(c.pending(), 1);
         assert_eq!(c.sweep(later), 1);
         assert_eq!(c.pending(), 0);
@@ -319,21 +408,29 @@ mod tests {
         let (c, hub, now) = table();
         c.start_draining();
         assert_eq!(
-            c.negotiate(hub.clone(), None, true, now).unwrap_err(),
+            c.negotiate(hub.clone(), None, true, false, now)
+                .unwrap_err(),
             NegotiateError::Draining
         );
         assert_eq!(
-            c.open_direct(hub, None).unwrap_err(),
-            NegotiateError::Draining
+            c.open_direct(hub, None, |_, _| 1).err(),
+            Some(NegotiateError::Draining)
         );
     }
 
     #[test]
     fn direct_connections_are_active_at_once() {
-        let (c, hub, _) = table();
-        let (_, token) = c.open_direct(hub, None).unwrap();
-        assert_eq!(c.active(), 1);
-        c.release(&token);
+        let (c, hub, now) = table();
+        let (opened, token) = c.open_direct(hub, None, |_, _| 3).unwrap();
+        assert_eq!((opened.session, c.active()), (3, 1));
+        c.close(&token, now);
         assert_eq!(c.active(), 0);
+    }
+
+    #[test]
+    fn stateful_is_recorded() {
+        let (c, hub, now) = table();
+        let (neg, _) = c.negotiate(hub, None, true, true, now).unwrap();
+        assert!(neg.stateful);
     }
 }

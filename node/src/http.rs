@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod client;
 pub mod error;
+pub mod limited_body;
 pub mod rest;
 
 use std::sync::Arc;
@@ -34,6 +35,10 @@ pub struct AppState {
     pub ready: watch::Receiver<bool>,
     /// Session timings and limits, derived from config once.
     pub session: SessionSettings,
+    /// How long a long poll waits for data before answering empty.
+    pub poll_timeout: std::time::Duration,
+    /// How long a session survives without a transport (between polls, during a reconnect).
+    pub disconnect_timeout: std::time::Duration,
 }
 
 /// The value of the request's token: `Authorization: Bearer` first, then `access_token` in the

@@ -20,6 +20,10 @@ use crate::session::core::SessionSettings;
 
 /// How often negotiated connections that never connected are swept.
 const PENDING_SWEEP_INTERVAL: Duration = Duration::from_secs(5);
+/// How long a long poll waits for data (ASP.NET Core's default).
+const LONG_POLL_TIMEOUT: Duration = Duration::from_secs(90);
+/// How long a session survives without a transport (ASP.NET Core's default).
+const DISCONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 /// How often shutdown checks whether every session has closed.
 const DRAIN_POLL_INTERVAL: Duration = Duration::from_millis(50);
 
@@ -52,6 +56,8 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
         metrics,
         ready,
         session,
+        poll_timeout: LONG_POLL_TIMEOUT,
+        disconnect_timeout: DISCONNECT_TIMEOUT,
     };
     let grace = config.shutdown.grace_period;
 

@@ -1,32 +1,44 @@
-//! Client endpoints: negotiate and the transport connect, in Azure style (`/client/negotiate?hub=H`,
+//! Client endpoints: negotiate and the transports, in Azure style (`/client/negotiate?hub=H`,
 //! `/client/?hub=H`) and self-hosted style (`/hubs/H/negotiate`, `/hubs/H`).
+//!
+//! `GET` with a WebSocket upgrade is the WebSocket transport, `GET` accepting
+//! `text/event-stream` is Server-Sent Events, any other `GET` is a long poll; `POST` sends
+//! client messages (SSE and long polling) and `DELETE` ends a long-polling connection.
 
 use std::time::Instant;
 
+use actix::Actor;
 use actix_web::{HttpRequest, HttpResponse, web};
 use herald_proto::ids::HubName;
-use herald_proto::negotiate::{
-    AvailableTransport, NegotiateResponse, TransferFormat, TransportType,
-};
+use herald_proto::negotiate::{AvailableTransport, NegotiateResponse, TransportType};
 
 use super::error::ApiError;
+use super::limited_body::read_limited;
 use super::{AppState, query_value, request_token};
 use crate::auth::ClientIdentity;
-use crate::connections::{ClaimError, NegotiateError, Negotiated};
+use crate::connections::{ClaimError, NegotiateError, Negotiated, Opened};
 use crate::hub::HubError;
-use crate::transport::websocket::{self, WsSessionParts};
+use crate::session::actor::{Inbound, Session, SessionParts};
+use crate::session::close_reason::CloseReason;
+use crate::session::handle::SessionHandle;
+use crate::session::link::CloseSession;
+use crate::session::outbox::Outbox;
+use crate::session::replay::DEFAULT_REPLAY_BYTES;
+use crate::transport::{long_polling, sse, websocket};
+
+/// Largest body of one POST send from an SSE or long-polling client (Azure's limit).
+const MAX_SEND_BYTES: usize = 1024 * 1024;
 
 /// Registers the client routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    for base in ["/client/", "/client", "/hubs/{hub}"] {
+        cfg.route(base, web::get().to(connect))
+            .route(base, web::post().to(send))
+            .route(base, web::delete().to(close));
+    }
     cfg.route("/client/negotiate", web::post().to(negotiate))
-        .route("/client/", web::get().to(connect))
-        .route("/client", web::get().to(connect))
-        .route("/hubs/{hub}/negotiate", web::post().to(negotiate))
-        .route("/hubs/{hub}", web::get().to(connect));
+        .route("/hubs/{hub}/negotiate", web::post().to(negotiate));
 }
-
-/// The transports this build can serve. Negotiate offers the configured ones among these.
-const IMPLEMENTED: &[TransportType] = &[TransportType::WebSockets];
 
 fn hub_of(req: &HttpRequest, state: &AppState) -> Result<HubName, ApiError> {
     let name = match req.match_info().get("hub") {
@@ -53,21 +65,26 @@ fn identify(
         .map_err(|e| ApiError::unauthorized(e.to_string()))
 }
 
-fn available_transports(state: &AppState) -> Vec<AvailableTransport> {
-    state
-        .config
-        .client
-        .transports
-        .iter()
-        .filter(|t| IMPLEMENTED.contains(t))
-        .map(|t| AvailableTransport {
-            transport: *t,
-            transfer_formats: match t {
-                TransportType::ServerSentEvents => vec![TransferFormat::Text],
-                _ => vec![TransferFormat::Text, TransferFormat::Binary],
-            },
-        })
-        .collect()
+fn require_transport(state: &AppState, transport: TransportType) -> Result<(), ApiError> {
+    if state.config.client.transports.contains(&transport) {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(format!(
+            "the {transport} transport is disabled on this node (client.transports); negotiate to see the enabled ones"
+        )))
+    }
+}
+
+fn connection_token(req: &HttpRequest) -> Result<String, ApiError> {
+    query_value(req.query_string(), "id").ok_or_else(|| {
+        ApiError::bad_request(
+            "missing the 'id' query parameter: negotiate first and pass its connectionToken",
+        )
+    })
+}
+
+fn claim_error(e: ClaimError) -> ApiError {
+    ApiError::not_found(e.to_string())
 }
 
 async fn negotiate(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
@@ -79,15 +96,39 @@ async fn negotiate(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
             ApiError::bad_request(format!("negotiateVersion must be a number, got '{v}'"))
         })?,
     };
-    let transports = available_transports(&state);
+    let transports: Vec<AvailableTransport> = state
+        .config
+        .client
+        .transports
+        .iter()
+        .map(|t| AvailableTransport {
+            transport: *t,
+            transfer_formats: t.transfer_formats().to_vec(),
+        })
+        .collect();
     if transports.is_empty() {
         return Err(ApiError::unavailable(
-            "no transport is both enabled in client.transports and available on this node",
+            "no transport is enabled in client.transports",
         ));
     }
+    // Stateful reconnect only when asked (a client that did not ask fails on the flag), and only
+    // over WebSockets, the one transport that reconnects with the same connection.
+    let stateful = query_value(req.query_string(), "useStatefulReconnect").as_deref()
+        == Some("true")
+        && state
+            .config
+            .client
+            .transports
+            .contains(&TransportType::WebSockets);
     let (negotiated, token) = state
         .connections
-        .negotiate(hub.clone(), identity.user_id, version >= 1, Instant::now())
+        .negotiate(
+            hub.clone(),
+            identity.user_id,
+            version >= 1,
+            stateful,
+            Instant::now(),
+        )
         .map_err(|e| match e {
             NegotiateError::Draining | NegotiateError::TooManyPending => {
                 ApiError::unavailable(e.to_string())
@@ -99,10 +140,42 @@ async fn negotiate(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
         connection_token: (version >= 1).then_some(token),
         negotiate_version: version.min(1),
         available_transports: transports,
-        // Stateful reconnect is not offered: a client that asked connects without it.
-        use_stateful_reconnect: false,
+        use_stateful_reconnect: stateful,
     };
     Ok(HttpResponse::Ok().json(response))
+}
+
+/// Starts the session actor of a connection on this worker.
+fn start_session(state: &AppState, negotiated: &Negotiated, token: &str) -> SessionHandle {
+    let outbox = Outbox::new(
+        state.config.client.outbound_queue,
+        negotiated.stateful.then_some(DEFAULT_REPLAY_BYTES),
+    );
+    let parts = SessionParts {
+        negotiated: negotiated.clone(),
+        token: token.to_owned(),
+        hub: state.hubs.get_or_start(&negotiated.hub),
+        connections: state.connections.clone(),
+        metrics: state.metrics.clone(),
+        settings: state.session,
+        disconnect_timeout: state.disconnect_timeout,
+        outbox: outbox.clone(),
+    };
+    SessionHandle::new(Session::new(parts).start(), outbox)
+}
+
+fn open(
+    req: &HttpRequest,
+    state: &AppState,
+    hub: &HubName,
+    token: &str,
+) -> Result<Opened, ClaimError> {
+    let _ = req;
+    state
+        .connections
+        .open(token, hub, Instant::now(), |negotiated| {
+            start_session(state, negotiated, token)
+        })
 }
 
 async fn connect(
@@ -111,59 +184,98 @@ async fn connect(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let hub = hub_of(&req, &state)?;
-    if !websocket::is_upgrade(&req)
-        || !state
-            .config
-            .client
-            .transports
-            .contains(&TransportType::WebSockets)
-    {
-        return Err(ApiError::bad_request(
-            "this endpoint accepts WebSocket upgrades only; negotiate first to see the transports this node offers",
-        ));
+    if websocket::is_upgrade(&req) {
+        return connect_websocket(&req, payload, &state, hub);
     }
-    let identity = identify(&req, &state, &hub)?;
-    let (negotiated, token) = match query_value(req.query_string(), "id") {
-        Some(token) => {
-            let negotiated = state
-                .connections
-                .claim(&token, &hub, Instant::now())
-                .map_err(|e| match e {
-                    ClaimError::NotFound | ClaimError::WrongHub => {
-                        ApiError::not_found(e.to_string())
-                    }
-                    ClaimError::AlreadyActive => ApiError::conflict(e.to_string()),
-                })?;
-            (negotiated, token)
-        }
-        // skipNegotiation: the connection starts here.
-        None => state
-            .connections
-            .open_direct(hub.clone(), identity.user_id)
-            .map_err(|e| ApiError::unavailable(e.to_string()))?,
-    };
-    start_websocket(&req, payload, &state, negotiated, token)
+    let token = connection_token(&req)?;
+    identify(&req, &state, &hub)?;
+    let event_stream = req
+        .headers()
+        .get(actix_web::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/event-stream"));
+    if event_stream {
+        require_transport(&state, TransportType::ServerSentEvents)?;
+        let opened = open(&req, &state, &hub, &token).map_err(claim_error)?;
+        return Ok(sse::respond(opened.session));
+    }
+    require_transport(&state, TransportType::LongPolling)?;
+    match open(&req, &state, &hub, &token) {
+        Ok(opened) => Ok(long_polling::poll(opened.session, state.poll_timeout).await),
+        // The connection ended since the last poll: the spec's "closed" answer.
+        Err(ClaimError::Closed) => Ok(HttpResponse::NoContent().finish()),
+        Err(e) => Err(claim_error(e)),
+    }
 }
 
-fn start_websocket(
+fn connect_websocket(
     req: &HttpRequest,
     payload: web::Payload,
     state: &AppState,
-    negotiated: Negotiated,
-    token: String,
+    hub: HubName,
 ) -> Result<HttpResponse, ApiError> {
-    let hub = state.hubs.get_or_start(&negotiated.hub);
-    let parts = WsSessionParts {
-        negotiated,
-        token: token.clone(),
-        hub,
-        connections: state.connections.clone(),
-        metrics: state.metrics.clone(),
-        settings: state.session,
-        outbound_queue: state.config.client.outbound_queue,
+    require_transport(state, TransportType::WebSockets)?;
+    let identity = identify(req, state, &hub)?;
+    let (session, reconnect) = match query_value(req.query_string(), "id") {
+        Some(token) => {
+            let opened = open(req, state, &hub, &token).map_err(claim_error)?;
+            if !opened.created && !opened.negotiated.stateful {
+                return Err(ApiError::conflict(
+                    "this connection already has a transport; negotiate a new connection",
+                ));
+            }
+            (opened.session, !opened.created)
+        }
+        // skipNegotiation: the connection starts here.
+        None => {
+            let (opened, _) = state
+                .connections
+                .open_direct(hub, identity.user_id, |negotiated, token| {
+                    start_session(state, negotiated, token)
+                })
+                .map_err(|e| ApiError::unavailable(e.to_string()))?;
+            (opened.session, false)
+        }
     };
-    websocket::start(req, payload, parts).map_err(|e| {
-        state.connections.release(&token);
+    let max = state.config.client.max_message_size;
+    websocket::start(req, payload, session.clone(), reconnect, max).map_err(|e| {
+        session.addr.do_send(CloseSession {
+            reason: CloseReason::TransportClosed,
+        });
         ApiError::bad_request(format!("websocket upgrade failed: {e}"))
     })
+}
+
+async fn send(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let hub = hub_of(&req, &state)?;
+    let token = connection_token(&req)?;
+    identify(&req, &state, &hub)?;
+    let opened = open(&req, &state, &hub, &token).map_err(claim_error)?;
+    let Some(_in_flight) = opened.session.begin_post() else {
+        return Err(ApiError::conflict(
+            "another send for this connection is in progress",
+        ));
+    };
+    let data = read_limited(&req, payload, MAX_SEND_BYTES, "the 1 MiB send limit").await?;
+    match opened.session.addr.send(Inbound { data }).await {
+        Ok(Ok(())) => Ok(HttpResponse::Ok().content_type("text/plain").finish()),
+        _ => Err(ApiError::not_found(
+            "the connection is closed; negotiate again",
+        )),
+    }
+}
+
+async fn close(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let hub = hub_of(&req, &state)?;
+    let token = connection_token(&req)?;
+    identify(&req, &state, &hub)?;
+    let opened = open(&req, &state, &hub, &token).map_err(claim_error)?;
+    opened.session.addr.do_send(CloseSession {
+        reason: CloseReason::ClientClosed,
+    });
+    Ok(HttpResponse::Accepted().content_type("text/plain").finish())
 }

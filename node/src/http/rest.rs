@@ -12,8 +12,9 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, guard, web};
 use herald_proto::ids::{ConnectionId, HubName};
 
-use self::body::{check_name, parse_ttl, read_send_body};
+use self::body::{check_name, parse_send_body, parse_ttl};
 use super::error::ApiError;
+use super::limited_body::read_limited;
 use super::{AppState, query_value, query_values};
 use crate::hub::HubError;
 use crate::hub::actor::{Exists, HubHandle, HubStopped, Membership};
@@ -258,12 +259,14 @@ async fn send(
     let hub = authorize(&req, &state)?;
     let scope = scope_of(&req, target)?;
     let excluded = excluded(&req)?;
-    let content_length = req
-        .headers()
-        .get(actix_web::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok());
-    let body = read_send_body(payload, content_length, state.config.rest.max_body_size).await?;
+    let body = read_limited(
+        &req,
+        payload,
+        state.config.rest.max_body_size,
+        "rest.max_body_size",
+    )
+    .await?;
+    let body = parse_send_body(&body)?;
     let payload = Payload::invocation(&body.target, &body.arguments);
     // A hub nobody ever connected to has no recipients: nothing to start.
     if let Some(handle) = state.hubs.get(&hub) {

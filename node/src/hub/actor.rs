@@ -14,6 +14,7 @@ use super::registry::{Registry, Scope, UnknownConnection};
 use crate::metrics::HubMetrics;
 use crate::session::close_reason::CloseReason;
 use crate::session::link::{CloseSession, Payload, SessionLink};
+use crate::session::outbox::Outgoing;
 
 /// Requests waiting in a hub's mailbox before senders wait (REST backpressure).
 const HUB_MAILBOX_CAPACITY: usize = 4096;
@@ -180,11 +181,11 @@ impl Handler<Deliver> for HubActor {
         let mut gone = Vec::new();
         self.registry
             .for_each_recipient(&msg.scope, &msg.excluded, |id, entry| {
-                match entry
-                    .sink
-                    .frames
-                    .try_send(msg.payload.frame(entry.sink.protocol).clone())
-                {
+                let frame = msg.payload.frame(entry.sink.protocol).clone();
+                match entry.sink.frames.try_send(Outgoing {
+                    frame,
+                    trackable: true,
+                }) {
                     Ok(()) => delivered += 1,
                     Err(TrySendError::Full(_)) => slow.push(id.clone()),
                     Err(TrySendError::Closed(_)) => gone.push(id.clone()),

@@ -1,13 +1,13 @@
 //! The transport-independent heart of a session: handshake, inbound message handling,
-//! keep-alive and timeouts. Sans-I/O: it consumes bytes and clock readings and emits
-//! [`SessionEvent`]s that the transport actor carries out.
+//! keep-alive, timeouts and the inbound half of stateful reconnect. Sans-I/O: it consumes
+//! bytes and clock readings and emits [`SessionEvent`]s that the session actor carries out.
 
 use std::time::{Duration, Instant};
 
 use herald_proto::handshake::{handshake_response, parse_handshake};
 use herald_proto::hub_protocol::{
-    DecodeError, Decoded, HubMessage, MessageReader, Protocol, encode_close,
-    encode_completion_error, ping_frame,
+    DecodeError, Decoded, HubMessage, MessageReader, Outcome, Protocol, encode_close, encode_json,
+    encode_msgpack, json_to_msgpack, ping_frame,
 };
 
 use super::close_reason::CloseReason;
@@ -27,7 +27,7 @@ pub struct SessionSettings {
 }
 
 impl SessionSettings {
-    /// How often the transport should call [`SessionCore::on_tick`]: fine enough for the
+    /// How often the session's timer should call [`SessionCore::on_tick`]: fine enough for the
     /// keep-alive and timeout to fire within a third of their period.
     pub fn tick_interval(&self) -> Duration {
         (self.keep_alive.min(self.timeout) / 3)
@@ -35,16 +35,30 @@ impl SessionSettings {
     }
 }
 
-/// What the session asks its transport to do.
+/// What the session asks its actor to do.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SessionEvent {
     /// Send this frame to the client.
-    Write(Frame),
-    /// The handshake succeeded with this protocol: register with the hub, then the handshake
-    /// response (already emitted as a `Write` before this event) reaches the client.
+    Write {
+        /// The encoded message.
+        frame: Frame,
+        /// Whether it is sequenced for stateful reconnect.
+        trackable: bool,
+    },
+    /// The handshake succeeded with this protocol: register with the hub.
     Opened {
         /// The protocol the client chose.
         protocol: Protocol,
+    },
+    /// The client invoked a hub method (with or without an invocation id).
+    Invocation {
+        /// The message as decoded.
+        message: Decoded,
+    },
+    /// The client acknowledged trackable messages up to this id.
+    Acked {
+        /// The highest sequence id received by the client.
+        sequence_id: u64,
     },
     /// End the session. `frame` (a handshake error or a Close message) goes out first.
     Close {
@@ -69,6 +83,17 @@ enum State {
     Closed,
 }
 
+/// The inbound half of stateful reconnect.
+#[derive(Debug, Default)]
+struct InboundSequence {
+    /// Highest trackable message id processed.
+    received: u64,
+    /// The id the next trackable message carries (reset by the client's `Sequence`).
+    next_id: u64,
+    /// Last id acknowledged to the client.
+    acked: u64,
+}
+
 /// One client's protocol state.
 #[derive(Debug)]
 pub struct SessionCore {
@@ -87,13 +112,20 @@ pub struct SessionCore {
     received_since_tick: bool,
     /// Set on every send, folded into `last_sent` at the next tick.
     sent_since_tick: bool,
+    /// The transport keeps the connection alive by itself (long polling): no pings, and the
+    /// client is not expected to send any.
+    inherent_keep_alive: bool,
+    /// Present when the client negotiated stateful reconnect.
+    sequence: Option<InboundSequence>,
+    /// Whether binary protocols are possible on this session's transport.
+    binary_allowed: bool,
     /// Inbound messages decoded, for metrics.
     messages_received: u64,
 }
 
 impl SessionCore {
     /// A session that has just been accepted by its transport.
-    pub fn new(settings: SessionSettings, now: Instant) -> Self {
+    pub fn new(settings: SessionSettings, stateful: bool, now: Instant) -> Self {
         Self {
             settings,
             state: State::Handshake { buf: Vec::new() },
@@ -102,6 +134,12 @@ impl SessionCore {
             last_sent: now,
             received_since_tick: false,
             sent_since_tick: false,
+            inherent_keep_alive: false,
+            sequence: stateful.then(|| InboundSequence {
+                next_id: 1,
+                ..InboundSequence::default()
+            }),
+            binary_allowed: true,
             messages_received: 0,
         }
     }
@@ -114,6 +152,11 @@ impl SessionCore {
         }
     }
 
+    /// Whether the handshake completed and the session has not closed.
+    pub fn is_open(&self) -> bool {
+        matches!(self.state, State::Open { .. })
+    }
+
     /// Whether the session has closed.
     pub fn is_closed(&self) -> bool {
         matches!(self.state, State::Closed)
@@ -124,13 +167,22 @@ impl SessionCore {
         self.messages_received
     }
 
+    /// Long polling keeps the connection alive by polling: no pings either way.
+    pub fn set_inherent_keep_alive(&mut self) {
+        self.inherent_keep_alive = true;
+    }
+
+    /// The transport carries text only (Server-Sent Events): MessagePack is refused.
+    pub fn set_text_only(&mut self) {
+        self.binary_allowed = false;
+    }
+
     /// Records that something was written to the client (keeps the keep-alive quiet).
     pub fn note_sent(&mut self) {
         self.sent_since_tick = true;
     }
 
-    /// Records that the transport saw traffic from the client that carries no hub data (e.g.
-    /// a WebSocket ping), which still proves it is alive.
+    /// Records that the client showed it is alive without hub data (a WebSocket ping, a poll).
     pub fn note_received(&mut self) {
         self.received_since_tick = true;
     }
@@ -155,14 +207,12 @@ impl SessionCore {
     fn handshake(&mut self, buffered: &[u8], out: &mut Vec<SessionEvent>) {
         let max = self.settings.max_message_size;
         match parse_handshake(buffered, max) {
+            Ok(None) if buffered.len() > max => {
+                self.fail_handshake(format!("handshake request exceeds {max} bytes"), out);
+            }
             Ok(None) => {
-                if buffered.len() > max {
-                    let why = format!("handshake request exceeds {max} bytes");
-                    self.fail_handshake(why, out);
-                } else {
-                    self.state = State::Handshake {
-                        buf: buffered.to_vec(),
-                    };
+                self.state = State::Handshake {
+                    buf: buffered.to_vec(),
                 }
             }
             Err(e) => self.fail_handshake(e.to_string(), out),
@@ -181,10 +231,21 @@ impl SessionCore {
                     );
                     return self.fail_handshake(why, out);
                 }
+                if protocol.is_binary() && !self.binary_allowed {
+                    let why = format!(
+                        "the '{}' protocol needs a binary transport; Server-Sent Events carry text only",
+                        request.protocol
+                    );
+                    return self.fail_handshake(why, out);
+                }
                 let mut reader = MessageReader::new(protocol, max);
                 reader.push(&buffered[consumed..]);
                 self.state = State::Open { protocol, reader };
-                self.write(Frame::encoded(protocol, handshake_response(None)), out);
+                self.write(
+                    Frame::encoded(protocol, handshake_response(None)),
+                    false,
+                    out,
+                );
                 out.push(SessionEvent::Opened { protocol });
                 self.drain_messages(out);
             }
@@ -202,15 +263,14 @@ impl SessionCore {
 
     fn drain_messages(&mut self, out: &mut Vec<SessionEvent>) {
         loop {
-            let State::Open { protocol, reader } = &mut self.state else {
+            let State::Open { reader, .. } = &mut self.state else {
                 return;
             };
-            let protocol = *protocol;
             let Some(next) = reader.next() else { return };
             match next {
                 Ok(message) => {
                     self.messages_received += 1;
-                    self.on_message(protocol, message, out);
+                    self.on_message(message, out);
                 }
                 Err(DecodeError::UnknownMessageType(kind)) => {
                     // The spec lets newer peers send message types we do not know: skip them.
@@ -224,66 +284,81 @@ impl SessionCore {
         }
     }
 
-    fn on_message(&mut self, protocol: Protocol, message: Decoded, out: &mut Vec<SessionEvent>) {
-        match message {
-            Decoded::Json(m) => self.on_hub_message(protocol, m, out),
-            Decoded::MessagePack(m) => self.on_hub_message(protocol, m, out),
+    /// Whether a trackable inbound message is new (true) or a replayed duplicate (false).
+    fn accept_trackable(&mut self) -> bool {
+        let Some(seq) = &mut self.sequence else {
+            return true;
+        };
+        let id = seq.next_id;
+        seq.next_id += 1;
+        if id <= seq.received {
+            return false;
         }
+        seq.received = id;
+        true
     }
 
-    fn on_hub_message<V>(
-        &mut self,
-        protocol: Protocol,
-        message: HubMessage<V>,
-        out: &mut Vec<SessionEvent>,
-    ) {
-        match message {
-            HubMessage::Invocation {
-                invocation_id: Some(id),
-                target,
-                ..
-            } => {
+    fn on_message(&mut self, message: Decoded, out: &mut Vec<SessionEvent>) {
+        let (kind, sequence, trackable) = match &message {
+            Decoded::Json(m) => (kind_of(m), sequence_of(m), m.is_trackable()),
+            Decoded::MessagePack(m) => (kind_of(m), sequence_of(m), m.is_trackable()),
+        };
+        if trackable && !self.accept_trackable() {
+            return;
+        }
+        match kind {
+            Kind::Invocation => out.push(SessionEvent::Invocation { message }),
+            Kind::StreamInvocation(id) => {
                 let error = format!(
-                    "method '{target}' cannot be invoked: this hub has no server-side methods (no upstream is configured)"
+                    "streaming method '{}' cannot be invoked: streaming invocations are not supported",
+                    message.target().unwrap_or_default()
                 );
-                self.write(
-                    Frame::encoded(protocol, encode_completion_error(protocol, &id, &error)),
-                    out,
-                );
+                self.complete(&id, Outcome::Error(error), out);
             }
-            HubMessage::StreamInvocation {
-                invocation_id,
-                target,
-                ..
-            } => {
-                let error = format!(
-                    "streaming method '{target}' cannot be invoked: streaming invocations are not supported"
-                );
-                self.write(
-                    Frame::encoded(
-                        protocol,
-                        encode_completion_error(protocol, &invocation_id, &error),
-                    ),
-                    out,
-                );
-            }
-            HubMessage::Close { .. } => {
+            Kind::Close => {
                 self.state = State::Closed;
                 out.push(SessionEvent::Close {
                     frame: None,
                     reason: CloseReason::ClientClosed,
                 });
             }
-            // A non-blocking invocation with no server method: nothing to answer. Pings only
-            // prove liveness; completions, stream items, cancels and acks answer nothing we asked.
-            HubMessage::Invocation { .. }
-            | HubMessage::Ping
-            | HubMessage::Completion { .. }
-            | HubMessage::StreamItem { .. }
-            | HubMessage::CancelInvocation { .. }
-            | HubMessage::Ack { .. }
-            | HubMessage::Sequence { .. } => {}
+            Kind::Ack => out.push(SessionEvent::Acked {
+                sequence_id: sequence,
+            }),
+            Kind::Sequence => {
+                if let Some(seq) = &mut self.sequence {
+                    seq.next_id = sequence;
+                }
+            }
+            // Pings only prove liveness; completions, stream items and cancels answer nothing we
+            // asked (client results and upload streams are not used by this server).
+            Kind::Other => {}
         }
+    }
+
+    /// Writes a Completion for `invocation_id` in the session's protocol.
+    pub fn complete(
+        &mut self,
+        invocation_id: &str,
+        outcome: Outcome<serde_json::Value>,
+        out: &mut Vec<SessionEvent>,
+    ) {
+        let Some(protocol) = self.protocol() else {
+            return;
+        };
+        let message = HubMessage::Completion {
+            headers: Default::default(),
+            invocation_id: invocation_id.to_owned(),
+            outcome,
+        };
+        let mut bytes = Vec::new();
+        match protocol {
+            Protocol::Json => encode_json(&message, &mut bytes),
+            Protocol::MessagePack => {
+                encode_msgpack(&message.map_values(|v| json_to_msgpack(&v)), &mut bytes)
+            }
+        }
+        self.write(Frame::encoded(protocol, bytes), true, out);
     }
 
     /// Closes the session with `reason`, sending a Close message (or a handshake error when the
@@ -313,7 +388,7 @@ impl SessionCore {
         }
     }
 
-    /// Advances timers: handshake timeout, client timeout, keep-alive ping.
+    /// Advances timers: handshake timeout, client timeout, keep-alive ping, acknowledgements.
     pub fn on_tick(&mut self, now: Instant, out: &mut Vec<SessionEvent>) {
         if std::mem::take(&mut self.received_since_tick) {
             self.last_received = now;
@@ -330,20 +405,109 @@ impl SessionCore {
             }
             State::Open { protocol, .. } => {
                 let protocol = *protocol;
-                if now.duration_since(self.last_received) >= self.settings.timeout {
-                    self.close(CloseReason::ClientTimeout, out);
+                if self.inherent_keep_alive {
+                    // Liveness is the polls' business.
+                } else if now.duration_since(self.last_received) >= self.settings.timeout {
+                    return self.close(CloseReason::ClientTimeout, out);
                 } else if now.duration_since(self.last_sent) >= self.settings.keep_alive {
-                    self.write(Frame::encoded(protocol, ping_frame(protocol).to_vec()), out);
+                    self.write(
+                        Frame::encoded(protocol, ping_frame(protocol).to_vec()),
+                        false,
+                        out,
+                    );
                     self.last_sent = now;
                     self.sent_since_tick = false;
                 }
+                self.acknowledge(protocol, out);
             }
         }
     }
 
-    fn write(&mut self, frame: Frame, out: &mut Vec<SessionEvent>) {
+    /// Tells a stateful client which of its messages arrived, so it can release them.
+    fn acknowledge(&mut self, protocol: Protocol, out: &mut Vec<SessionEvent>) {
+        let Some(seq) = &mut self.sequence else {
+            return;
+        };
+        if seq.received == seq.acked {
+            return;
+        }
+        seq.acked = seq.received;
+        let message = HubMessage::<rmpv::Value>::Ack {
+            sequence_id: seq.received,
+        };
+        let mut bytes = Vec::new();
+        match protocol {
+            Protocol::Json => encode_json(
+                &HubMessage::Ack {
+                    sequence_id: seq.received,
+                },
+                &mut bytes,
+            ),
+            Protocol::MessagePack => encode_msgpack(&message, &mut bytes),
+        }
+        self.write(Frame::encoded(protocol, bytes), false, out);
+    }
+
+    /// The `Sequence` frame a reconnected stateful transport sends first.
+    pub fn sequence_frame(&self, first_unacked: u64) -> Option<Frame> {
+        let protocol = self.protocol()?;
+        let mut bytes = Vec::new();
+        match protocol {
+            Protocol::Json => encode_json(
+                &HubMessage::Sequence {
+                    sequence_id: first_unacked,
+                },
+                &mut bytes,
+            ),
+            Protocol::MessagePack => encode_msgpack(
+                &HubMessage::<rmpv::Value>::Sequence {
+                    sequence_id: first_unacked,
+                },
+                &mut bytes,
+            ),
+        }
+        Some(Frame::encoded(protocol, bytes))
+    }
+
+    fn write(&mut self, frame: Frame, trackable: bool, out: &mut Vec<SessionEvent>) {
         self.sent_since_tick = true;
-        out.push(SessionEvent::Write(frame));
+        out.push(SessionEvent::Write { frame, trackable });
+    }
+}
+
+/// What the session does with an inbound message, independent of its value type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Kind {
+    Invocation,
+    StreamInvocation(String),
+    Close,
+    Ack,
+    Sequence,
+    Other,
+}
+
+fn kind_of<V>(message: &HubMessage<V>) -> Kind {
+    match message {
+        HubMessage::Invocation { .. } => Kind::Invocation,
+        HubMessage::StreamInvocation { invocation_id, .. } => {
+            Kind::StreamInvocation(invocation_id.clone())
+        }
+        HubMessage::Close { .. } => Kind::Close,
+        HubMessage::Ack { .. } => Kind::Ack,
+        HubMessage::Sequence { .. } => Kind::Sequence,
+        // This server never asks for client results or upload streams: nothing to do beyond
+        // counting them for sequencing.
+        HubMessage::StreamItem { .. }
+        | HubMessage::Completion { .. }
+        | HubMessage::CancelInvocation { .. } => Kind::Other,
+        HubMessage::Ping => Kind::Other,
+    }
+}
+
+fn sequence_of<V>(message: &HubMessage<V>) -> u64 {
+    match message {
+        HubMessage::Ack { sequence_id } | HubMessage::Sequence { sequence_id } => *sequence_id,
+        _ => 0,
     }
 }
 

@@ -1,5 +1,7 @@
 use std::time::{Duration, Instant};
 
+use herald_proto::hub_protocol::{Decoded, HubMessage, Outcome};
+
 use super::*;
 
 const RS: u8 = 0x1e;
@@ -15,7 +17,7 @@ fn settings() -> SessionSettings {
 
 fn text(event: &SessionEvent) -> String {
     match event {
-        SessionEvent::Write(frame)
+        SessionEvent::Write { frame, .. }
         | SessionEvent::Close {
             frame: Some(frame), ..
         } => String::from_utf8_lossy(frame.as_bytes()).into_owned(),
@@ -24,7 +26,7 @@ fn text(event: &SessionEvent) -> String {
 }
 
 fn open_json(now: Instant) -> SessionCore {
-    let mut core = SessionCore::new(settings(), now);
+    let mut core = SessionCore::new(settings(), false, now);
     let mut out = Vec::new();
     core.on_data(b"{\"protocol\":\"json\",\"version\":1}\x1e", &mut out);
     assert_eq!(out.len(), 2, "{out:?}");
@@ -34,7 +36,7 @@ fn open_json(now: Instant) -> SessionCore {
 #[test]
 fn json_handshake_succeeds_and_opens() {
     let now = Instant::now();
-    let mut core = SessionCore::new(settings(), now);
+    let mut core = SessionCore::new(settings(), false, now);
     let mut out = Vec::new();
     core.on_data(b"{\"protocol\":\"json\",", &mut out);
     assert!(out.is_empty(), "waits for the record separator");
@@ -51,14 +53,14 @@ fn json_handshake_succeeds_and_opens() {
 
 #[test]
 fn messagepack_handshake_answers_in_binary() {
-    let mut core = SessionCore::new(settings(), Instant::now());
+    let mut core = SessionCore::new(settings(), false, Instant::now());
     let mut out = Vec::new();
     core.on_data(
         b"{\"protocol\":\"messagepack\",\"version\":1}\x1e",
         &mut out,
     );
     assert!(
-        matches!(&out[0], SessionEvent::Write(Frame::Binary(b)) if b.as_ref() == b"{}\x1e"),
+        matches!(&out[0], SessionEvent::Write { frame: Frame::Binary(b), trackable: false } if b.as_ref() == b"{}\x1e"),
         "{out:?}"
     );
     assert_eq!(
@@ -71,7 +73,7 @@ fn messagepack_handshake_answers_in_binary() {
 
 #[test]
 fn signalrcore_version_zero_is_accepted() {
-    let mut core = SessionCore::new(settings(), Instant::now());
+    let mut core = SessionCore::new(settings(), false, Instant::now());
     let mut out = Vec::new();
     core.on_data(b"{\"protocol\":\"json\",\"version\":0}\x1e", &mut out);
     assert_eq!(
@@ -84,7 +86,7 @@ fn signalrcore_version_zero_is_accepted() {
 
 #[test]
 fn unknown_protocol_fails_the_handshake() {
-    let mut core = SessionCore::new(settings(), Instant::now());
+    let mut core = SessionCore::new(settings(), false, Instant::now());
     let mut out = Vec::new();
     core.on_data(b"{\"protocol\":\"xml\",\"version\":1}\x1e", &mut out);
     assert_eq!(out.len(), 1);
@@ -107,7 +109,7 @@ fn unknown_protocol_fails_the_handshake() {
 
 #[test]
 fn garbage_before_the_handshake_fails_it() {
-    let mut core = SessionCore::new(settings(), Instant::now());
+    let mut core = SessionCore::new(settings(), false, Instant::now());
     let mut out = Vec::new();
     core.on_data(b"hello\x1e", &mut out);
     assert!(
@@ -124,7 +126,7 @@ fn garbage_before_the_handshake_fails_it() {
 
 #[test]
 fn an_oversized_handshake_is_refused_without_buffering_forever() {
-    let mut core = SessionCore::new(settings(), Instant::now());
+    let mut core = SessionCore::new(settings(), false, Instant::now());
     let mut out = Vec::new();
     core.on_data(&vec![b'{'; 2000], &mut out);
     assert!(
@@ -141,7 +143,7 @@ fn an_oversized_handshake_is_refused_without_buffering_forever() {
 
 #[test]
 fn messages_after_the_handshake_in_the_same_read_are_processed() {
-    let mut core = SessionCore::new(settings(), Instant::now());
+    let mut core = SessionCore::new(settings(), false, Instant::now());
     let mut out = Vec::new();
     let mut data = b"{\"protocol\":\"json\",\"version\":1}\x1e".to_vec();
     data.extend_from_slice(
@@ -149,29 +151,123 @@ fn messages_after_the_handshake_in_the_same_read_are_processed() {
     );
     core.on_data(&data, &mut out);
     assert_eq!(out.len(), 3, "{out:?}");
-    let completion: serde_json::Value =
-        serde_json::from_str(text(&out[2]).trim_end_matches('\u{1e}')).unwrap();
-    assert_eq!(completion["type"], 3);
-    assert_eq!(completion["invocationId"], "7");
+    let SessionEvent::Invocation { message } = &out[2] else {
+        panic!("{out:?}")
+    };
     assert_eq!(
-        completion["error"],
-        "method 'Echo' cannot be invoked: this hub has no server-side methods (no upstream is configured)"
+        (message.invocation_id(), message.target()),
+        (Some("7"), Some("Echo"))
     );
     assert_eq!(core.messages_received(), 1);
 }
 
 #[test]
-fn non_blocking_invocations_and_pings_get_no_reply() {
+fn completions_are_encoded_in_the_session_protocol() {
+    let mut core = open_json(Instant::now());
+    let mut out = Vec::new();
+    core.complete("7", Outcome::Error("no such method".into()), &mut out);
+    assert!(
+        matches!(
+            &out[0],
+            SessionEvent::Write {
+                trackable: true,
+                ..
+            }
+        ),
+        "{out:?}"
+    );
+    assert_eq!(
+        text(&out[0]),
+        "{\"type\":3,\"invocationId\":\"7\",\"error\":\"no such method\"}\u{1e}"
+    );
+}
+
+#[test]
+fn pings_get_no_reply_and_non_blocking_invocations_are_passed_on() {
     let mut core = open_json(Instant::now());
     let mut out = Vec::new();
     core.on_data(
         b"{\"type\":1,\"target\":\"Fire\",\"arguments\":[]}\x1e{\"type\":6}\x1e",
         &mut out,
     );
-    assert!(out.is_empty(), "{out:?}");
+    assert_eq!(out.len(), 1, "{out:?}");
+    let SessionEvent::Invocation { message } = &out[0] else {
+        panic!("{out:?}")
+    };
+    assert_eq!(
+        (message.invocation_id(), message.target()),
+        (None, Some("Fire"))
+    );
     assert_eq!(core.messages_received(), 2);
 }
 
+#[test]
+fn stateful_sessions_drop_replayed_messages_and_acknowledge() {
+    let start = Instant::now();
+    let mut core = SessionCore::new(settings(), true, start);
+    let mut out = Vec::new();
+    core.on_data(b"{\"protocol\":\"json\",\"version\":1}\x1e", &mut out);
+    out.clear();
+    let inv = |n: u32| format!("{{\"type\":1,\"target\":\"T\",\"arguments\":[{n}]}}\u{1e}");
+    core.on_data(format!("{}{}", inv(1), inv(2)).as_bytes(), &mut out);
+    assert_eq!(out.len(), 2);
+    out.clear();
+    // After a reconnect the client announces it restarts at id 2 and replays message 2.
+    let replayed = format!("{{\"type\":9,\"sequenceId\":2}}\u{1e}{}{}", inv(2), inv(3));
+    core.on_data(replayed.as_bytes(), &mut out);
+    assert_eq!(out.len(), 1, "the duplicate is dropped: {out:?}");
+    let SessionEvent::Invocation {
+        message: Decoded::Json(HubMessage::Invocation { arguments, .. }),
+    } = &out[0]
+    else {
+        panic!("{out:?}")
+    };
+    assert_eq!(arguments, &vec![serde_json::json!(3)]);
+    out.clear();
+    core.on_tick(start + Duration::from_secs(1), &mut out);
+    assert_eq!(
+        out.iter().map(text).collect::<Vec<_>>(),
+        vec!["{\"type\":8,\"sequenceId\":3}\u{1e}"]
+    );
+    out.clear();
+    core.on_tick(start + Duration::from_secs(2), &mut out);
+    assert!(out.is_empty(), "nothing new to acknowledge: {out:?}");
+    core.on_data(b"{\"type\":8,\"sequenceId\":5}\x1e", &mut out);
+    assert_eq!(out, vec![SessionEvent::Acked { sequence_id: 5 }]);
+    let sequence = core.sequence_frame(4).unwrap();
+    assert_eq!(sequence.as_bytes(), b"{\"type\":9,\"sequenceId\":4}\x1e");
+}
+
+#[test]
+fn long_polling_sessions_neither_ping_nor_time_out() {
+    let start = Instant::now();
+    let mut core = open_json(start);
+    core.set_inherent_keep_alive();
+    let mut out = Vec::new();
+    core.on_tick(start + Duration::from_secs(100), &mut out);
+    assert!(out.is_empty(), "{out:?}");
+}
+
+#[test]
+fn text_only_transports_refuse_messagepack() {
+    let mut core = SessionCore::new(settings(), false, Instant::now());
+    core.set_text_only();
+    let mut out = Vec::new();
+    core.on_data(
+        b"{\"protocol\":\"messagepack\",\"version\":1}\x1e",
+        &mut out,
+    );
+    assert!(
+        matches!(
+            &out[0],
+            SessionEvent::Close {
+                reason: CloseReason::HandshakeFailed(_),
+                ..
+            }
+        ),
+        "{out:?}"
+    );
+}
 #[test]
 fn stream_invocations_get_an_error_completion() {
     let mut core = open_json(Instant::now());
@@ -293,7 +389,7 @@ fn silent_clients_time_out() {
 #[test]
 fn handshake_times_out() {
     let start = Instant::now();
-    let mut core = SessionCore::new(settings(), start);
+    let mut core = SessionCore::new(settings(), false, start);
     let mut out = Vec::new();
     core.on_tick(start + Duration::from_secs(14), &mut out);
     assert!(out.is_empty());
@@ -327,7 +423,7 @@ fn shutdown_close_allows_reconnect() {
 
 #[test]
 fn messagepack_messages_are_decoded() {
-    let mut core = SessionCore::new(settings(), Instant::now());
+    let mut core = SessionCore::new(settings(), false, Instant::now());
     let mut out = Vec::new();
     core.on_data(
         b"{\"protocol\":\"messagepack\",\"version\":1}\x1e",

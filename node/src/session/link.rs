@@ -8,6 +8,7 @@ use herald_proto::hub_protocol::Protocol;
 use tokio::sync::mpsc;
 
 use super::close_reason::CloseReason;
+use super::outbox::Outgoing;
 
 /// One encoded SignalR message (or several), ready for the client. Cloning is a reference
 /// count increment: the hub encodes once per protocol and shares the bytes.
@@ -78,8 +79,7 @@ impl Payload {
     }
 }
 
-/// Asks a session to close: handled ahead of queued frames (the actor mailbox is polled before
-/// its frame stream).
+/// Asks a session to close.
 #[derive(Debug, Clone, Message)]
 #[rtype(result = "()")]
 pub struct CloseSession {
@@ -93,7 +93,7 @@ pub struct SessionLink {
     /// The protocol the client chose in its handshake; picks the frame to send.
     pub protocol: Protocol,
     /// Bounded queue of frames; full means the client is not keeping up.
-    pub frames: mpsc::Sender<Frame>,
+    pub frames: mpsc::Sender<Outgoing>,
     /// Control mailbox, for closes.
     pub control: Recipient<CloseSession>,
 }

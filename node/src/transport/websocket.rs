@@ -1,86 +1,69 @@
-//! The WebSocket transport: one actor per connection, running on the HTTP worker that accepted
-//! it. The only file that names `actix-web-actors` (deprecated upstream; `actix-ws` is the
-//! planned replacement, so a swap touches this file alone).
+//! The WebSocket transport: one actor per socket, running on the HTTP worker that accepted it.
+//! The only file that names `actix-web-actors` (deprecated upstream; `actix-ws` is the planned
+//! replacement, so a swap touches this file alone).
 //!
-//! Inbound frames feed the [`SessionCore`]; outbound frames arrive on a bounded queue from the
-//! hub and on the actor mailbox for closes (the mailbox is polled first: control before data).
+//! It carries bytes between the socket and its [`Session`](crate::session::actor::Session):
+//! inbound frames go to the session (one at a time, so a fast client waits for its session);
+//! outbound frames come from the session's outbox, which this actor holds while attached.
 //! Frames queued while the socket is busy are encoded into one buffer and written together.
+//! With stateful reconnect, a reconnecting socket first sends `Sequence` and replays what the
+//! client has not acknowledged.
 
-use std::time::Instant;
+use std::cell::RefCell;
+use std::rc::Rc;
 
 use actix::prelude::*;
 use actix_web::{HttpRequest, HttpResponse, web};
 use actix_web_actors::ws;
 use bytes::Bytes;
-use metrics::Counter;
-use tokio::sync::mpsc;
+use herald_proto::negotiate::TransportType;
 
-use crate::connections::{Connections, Negotiated};
-use crate::hub::actor::HubHandle;
-use crate::metrics::{ConnectionGauge, Metrics};
+use crate::session::actor::{Attach, Detach, Inbound, SequenceFrame, TransportCommand};
 use crate::session::close_reason::CloseReason;
-use crate::session::core::{SessionCore, SessionEvent, SessionSettings};
-use crate::session::link::{CloseSession, Frame, SessionLink};
+use crate::session::handle::SessionHandle;
+use crate::session::link::{CloseSession, Frame};
+use crate::session::outbox::Attached;
 
-/// The transport's name in metrics and negotiate responses.
-pub const TRANSPORT_NAME: &str = "WebSockets";
 /// Longest reason text in a WebSocket close frame (the protocol allows 123 bytes).
 const MAX_CLOSE_DESCRIPTION: usize = 120;
 
-/// What a WebSocket session needs from the node.
-pub struct WsSessionParts {
-    /// The connection as negotiated.
-    pub negotiated: Negotiated,
-    /// The token it was claimed with, released when the session ends.
-    pub token: String,
-    /// The hub to register with after the handshake.
-    pub hub: HubHandle,
-    /// The table to release the token from.
-    pub connections: Connections,
-    /// Where to count.
-    pub metrics: Metrics,
-    /// Protocol timings and limits.
-    pub settings: SessionSettings,
-    /// Capacity of the outbound frame queue.
-    pub outbound_queue: usize,
+/// One client socket.
+pub struct WsTransport {
+    /// The session this socket serves.
+    session: SessionHandle,
+    /// This socket's attach generation.
+    generation: u64,
+    /// The outbox, once attached; shared with the frame stream polled by the actor.
+    attached: Option<Rc<RefCell<Attached>>>,
+    /// A stateful client reconnecting: replay before anything else.
+    reconnect: bool,
+    /// The largest message the session accepts, for the codec-overflow error text.
+    max_message_size: usize,
+    /// Whether the socket ended as the protocol expects (close frame either way).
+    clean: bool,
 }
 
-/// One client connected over WebSockets.
-pub struct WsSession {
-    parts: WsSessionParts,
-    core: SessionCore,
-    /// Raised while the session is registered with its hub.
-    gauge: Option<ConnectionGauge>,
-    /// Counts inbound messages for the hub, registered once.
-    received: Option<Counter>,
-    /// Why the session ended, once known.
-    close_reason: Option<CloseReason>,
-    /// Reused buffer for the core's events.
-    events: Vec<SessionEvent>,
-}
-
-/// Upgrades the request and starts the session actor.
+/// Upgrades the request and starts the transport actor for `session`.
 pub fn start(
     req: &HttpRequest,
     payload: web::Payload,
-    parts: WsSessionParts,
+    session: SessionHandle,
+    reconnect: bool,
+    max_message_size: usize,
 ) -> Result<HttpResponse, actix_web::Error> {
     // Frames a bit larger than the message limit still reach the session, which answers with a
     // SignalR Close naming the limit; far larger ones fail in the codec and are closed the same way.
-    let frame_size = parts
-        .settings
-        .max_message_size
-        .saturating_mul(2)
-        .max(64 * 1024);
-    let session = WsSession {
-        core: SessionCore::new(parts.settings, Instant::now()),
-        parts,
-        gauge: None,
-        received: None,
-        close_reason: None,
-        events: Vec::with_capacity(4),
+    let frame_size = max_message_size.saturating_mul(2).max(64 * 1024);
+    let generation = session.outbox.next_generation();
+    let transport = WsTransport {
+        session,
+        generation,
+        attached: None,
+        reconnect,
+        max_message_size,
+        clean: false,
     };
-    ws::WsResponseBuilder::new(session, req, payload)
+    ws::WsResponseBuilder::new(transport, req, payload)
         .frame_size(frame_size)
         .start()
 }
@@ -93,96 +76,25 @@ pub fn is_upgrade(req: &HttpRequest) -> bool {
         .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
 }
 
-impl WsSession {
-    fn apply(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
-        let events = std::mem::take(&mut self.events);
-        for event in &events {
-            match event {
-                SessionEvent::Write(frame) => write(frame.clone(), ctx),
-                SessionEvent::Opened { protocol } => self.register(*protocol, ctx),
-                SessionEvent::Close { frame, reason } => {
-                    if let Some(frame) = frame {
-                        write(frame.clone(), ctx);
-                    }
-                    self.finish(reason.clone(), ctx);
-                }
-            }
-        }
-        self.events = events;
-        self.events.clear();
-    }
-
-    fn register(
-        &mut self,
-        protocol: herald_proto::hub_protocol::Protocol,
-        ctx: &mut ws::WebsocketContext<Self>,
-    ) {
-        let (tx, mut rx) = mpsc::channel::<Frame>(self.parts.outbound_queue);
-        ctx.add_stream(futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)));
-        let link = SessionLink {
-            protocol,
-            frames: tx,
-            control: ctx.address().recipient(),
-        };
-        let negotiated = &self.parts.negotiated;
-        self.parts.hub.connect(
-            negotiated.connection_id.clone(),
-            negotiated.user.clone(),
-            link,
-        );
-        self.gauge = Some(self.parts.metrics.connection_opened(
-            &negotiated.hub,
-            TRANSPORT_NAME,
-            protocol,
-        ));
-        self.received = Some(
-            self.parts
-                .metrics
-                .messages_received_counter(&negotiated.hub),
-        );
-        tracing::debug!(
-            connection = %negotiated.connection_id, hub = %negotiated.hub, user = ?negotiated.user,
-            protocol = protocol.name(), "client connected over WebSockets"
-        );
-    }
-
-    fn finish(&mut self, reason: CloseReason, ctx: &mut ws::WebsocketContext<Self>) {
-        let code = match &reason {
-            CloseReason::ClientClosed
-            | CloseReason::TransportClosed
-            | CloseReason::ClosedByApplication(_) => ws::CloseCode::Normal,
-            CloseReason::ServerShutdown => ws::CloseCode::Away,
-            CloseReason::MessageTooLarge(_) => ws::CloseCode::Size,
-            CloseReason::ProtocolError(_) | CloseReason::HandshakeFailed(_) => {
-                ws::CloseCode::Policy
-            }
-            CloseReason::ClientTimeout
-            | CloseReason::HandshakeTimeout
-            | CloseReason::SlowConsumer => ws::CloseCode::Policy,
-        };
-        let description = truncate(reason.to_string(), MAX_CLOSE_DESCRIPTION);
-        self.close_reason.get_or_insert(reason);
-        ctx.close(Some(ws::CloseReason {
-            code,
-            description: Some(description),
-        }));
-        ctx.stop();
-    }
-
-    fn on_data(&mut self, data: &[u8], ctx: &mut ws::WebsocketContext<Self>) {
-        let before = self.core.messages_received();
-        self.core.on_data(data, &mut self.events);
-        if let Some(counter) = &self.received {
-            counter.increment(self.core.messages_received() - before);
-        }
-        self.apply(ctx);
-    }
-}
-
-fn write(frame: Frame, ctx: &mut ws::WebsocketContext<WsSession>) {
+fn write(frame: Frame, ctx: &mut ws::WebsocketContext<WsTransport>) {
     match frame {
         Frame::Text(text) => ctx.text(text),
         Frame::Binary(bytes) => ctx.binary(bytes),
+    }
+}
+
+fn close_code(reason: &CloseReason) -> ws::CloseCode {
+    match reason {
+        CloseReason::ClientClosed
+        | CloseReason::TransportClosed
+        | CloseReason::ClosedByApplication(_) => ws::CloseCode::Normal,
+        CloseReason::ServerShutdown => ws::CloseCode::Away,
+        CloseReason::MessageTooLarge(_) => ws::CloseCode::Size,
+        CloseReason::ProtocolError(_)
+        | CloseReason::HandshakeFailed(_)
+        | CloseReason::ClientTimeout
+        | CloseReason::HandshakeTimeout
+        | CloseReason::SlowConsumer => ws::CloseCode::Policy,
     }
 }
 
@@ -197,110 +109,140 @@ fn truncate(mut text: String, max: usize) -> String {
     text
 }
 
-impl Actor for WsSession {
-    type Context = ws::WebsocketContext<Self>;
-
-    fn started(&mut self, ctx: &mut Self::Context) {
-        ctx.run_interval(self.parts.settings.tick_interval(), |act, ctx| {
-            act.core.on_tick(Instant::now(), &mut act.events);
-            act.apply(ctx);
-        });
+impl WsTransport {
+    fn on_data(&mut self, data: Bytes, ctx: &mut ws::WebsocketContext<Self>) {
+        let send = self.session.addr.send(Inbound { data });
+        ctx.wait(send.into_actor(self).map(|result, _, ctx| {
+            if !matches!(result, Ok(Ok(()))) {
+                ctx.stop();
+            }
+        }));
     }
 
-    fn stopped(&mut self, _: &mut Self::Context) {
-        let negotiated = &self.parts.negotiated;
-        if self.gauge.is_some() {
-            self.parts.hub.disconnect(negotiated.connection_id.clone());
-        }
-        self.parts.connections.release(&self.parts.token);
-        let reason = self
-            .close_reason
-            .take()
-            .unwrap_or(CloseReason::TransportClosed);
-        self.parts.metrics.connection_closed(reason.label());
-        match &reason {
-            CloseReason::ClientClosed
-            | CloseReason::TransportClosed
-            | CloseReason::ServerShutdown
-            | CloseReason::ClosedByApplication(_) => {
-                tracing::debug!(connection = %negotiated.connection_id, hub = %negotiated.hub, %reason, "connection closed")
-            }
-            _ => {
-                tracing::info!(connection = %negotiated.connection_id, hub = %negotiated.hub, %reason, "connection closed")
-            }
-        }
-        self.gauge = None;
+    fn fail(&mut self, reason: CloseReason) {
+        self.session.addr.do_send(CloseSession { reason });
     }
 }
 
-impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for WsSession {
+impl Actor for WsTransport {
+    type Context = ws::WebsocketContext<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        let generation = self.generation;
+        let control = ctx.address().recipient();
+        self.session.addr.do_send(Attach {
+            generation,
+            transport: TransportType::WebSockets,
+            control: Some(control),
+        });
+        let session = self.session.clone();
+        let reconnect = self.reconnect;
+        let attach = async move {
+            let attached = session.outbox.attach(generation).await?;
+            let mut replay = Vec::new();
+            if reconnect && let Some((first_unacked, frames)) = attached.replay() {
+                if let Ok(Some(sequence)) = session.addr.send(SequenceFrame { first_unacked }).await
+                {
+                    replay.push(sequence);
+                }
+                replay.extend(frames);
+            }
+            Some((attached, replay))
+        };
+        ctx.wait(attach.into_actor(self).map(|result, act, ctx| {
+            let Some((attached, replay)) = result else {
+                // A newer socket took over before this one got going.
+                return ctx.stop();
+            };
+            for frame in replay {
+                write(frame, ctx);
+            }
+            let attached = Rc::new(RefCell::new(attached));
+            act.attached = Some(attached.clone());
+            ctx.add_stream(futures_util::stream::poll_fn(move |cx| {
+                attached.borrow_mut().poll_frame(cx)
+            }));
+        }));
+    }
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        self.session.addr.do_send(Detach {
+            generation: self.generation,
+            clean: self.clean,
+        });
+    }
+}
+
+impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for WsTransport {
     fn handle(&mut self, msg: Result<ws::Message, ws::ProtocolError>, ctx: &mut Self::Context) {
         match msg {
-            Ok(ws::Message::Text(text)) => self.on_data(text.as_bytes(), ctx),
-            Ok(ws::Message::Binary(bytes)) => self.on_data(&bytes, ctx),
+            Ok(ws::Message::Text(text)) => self.on_data(text.into_bytes(), ctx),
+            Ok(ws::Message::Binary(bytes)) => self.on_data(bytes, ctx),
             Ok(ws::Message::Continuation(item)) => {
-                let data: Bytes = match item {
-                    actix_http::ws::Item::FirstText(b)
-                    | actix_http::ws::Item::FirstBinary(b)
-                    | actix_http::ws::Item::Continue(b)
-                    | actix_http::ws::Item::Last(b) => b,
-                };
-                self.on_data(&data, ctx);
+                use actix_http::ws::Item;
+                let (Item::FirstText(data)
+                | Item::FirstBinary(data)
+                | Item::Continue(data)
+                | Item::Last(data)) = item;
+                self.on_data(data, ctx);
             }
-            Ok(ws::Message::Ping(payload)) => {
-                self.core.note_received();
-                ctx.pong(&payload);
-            }
-            Ok(ws::Message::Pong(_)) => self.core.note_received(),
+            Ok(ws::Message::Ping(payload)) => ctx.pong(&payload),
+            Ok(ws::Message::Pong(_) | ws::Message::Nop) => {}
             Ok(ws::Message::Close(_)) => {
-                self.close_reason.get_or_insert(CloseReason::ClientClosed);
+                self.clean = true;
                 ctx.close(None);
                 ctx.stop();
             }
-            Ok(ws::Message::Nop) => {}
-            Err(ws::ProtocolError::Overflow) => {
-                let why = format!(
-                    "a WebSocket frame exceeds the limit; messages may be at most {} bytes",
-                    self.parts.settings.max_message_size
-                );
-                self.core
-                    .close(CloseReason::MessageTooLarge(why), &mut self.events);
-                self.apply(ctx);
-            }
-            Err(e) => {
-                self.core.close(
-                    CloseReason::ProtocolError(format!("websocket protocol error: {e}")),
-                    &mut self.events,
-                );
-                self.apply(ctx);
-            }
+            Err(ws::ProtocolError::Overflow) => self.fail(CloseReason::MessageTooLarge(format!(
+                "a WebSocket frame exceeds the limit; messages may be at most {} bytes",
+                self.max_message_size
+            ))),
+            Err(e) => self.fail(CloseReason::ProtocolError(format!(
+                "websocket protocol error: {e}"
+            ))),
         }
     }
 
     fn finished(&mut self, ctx: &mut Self::Context) {
-        self.close_reason
-            .get_or_insert(CloseReason::TransportClosed);
         ctx.stop();
     }
 }
 
-impl StreamHandler<Frame> for WsSession {
+impl StreamHandler<Frame> for WsTransport {
     fn handle(&mut self, frame: Frame, ctx: &mut Self::Context) {
-        self.core.note_sent();
         write(frame, ctx);
     }
 
-    /// The hub dropped its end (the session was unregistered); closing is driven by the
-    /// control message that came with it, not by the end of this stream.
-    fn finished(&mut self, _: &mut Self::Context) {}
+    /// The outbox ended: the session is gone.
+    fn finished(&mut self, ctx: &mut Self::Context) {
+        self.clean = true;
+        ctx.close(None);
+        ctx.stop();
+    }
 }
 
-impl Handler<CloseSession> for WsSession {
+impl Handler<TransportCommand> for WsTransport {
     type Result = ();
 
-    fn handle(&mut self, msg: CloseSession, ctx: &mut Self::Context) {
-        // The hub already unregistered us; don't send it a Disconnect for an id it may reuse.
-        self.core.close(msg.reason, &mut self.events);
-        self.apply(ctx);
+    fn handle(&mut self, msg: TransportCommand, ctx: &mut Self::Context) {
+        match msg {
+            TransportCommand::Close { reason } => {
+                // Control arrives ahead of queued frames: flush them (the Close message is last).
+                if let Some(attached) = &self.attached {
+                    let frames = attached.borrow_mut().drain();
+                    for frame in frames {
+                        write(frame, ctx);
+                    }
+                }
+                let description = truncate(reason.to_string(), MAX_CLOSE_DESCRIPTION);
+                ctx.close(Some(ws::CloseReason {
+                    code: close_code(&reason),
+                    description: Some(description),
+                }));
+                self.clean = true;
+                ctx.stop();
+            }
+            TransportCommand::Detach => ctx.stop(),
+        }
     }
 }

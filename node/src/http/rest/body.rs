@@ -1,7 +1,5 @@
 //! REST request bodies and query parameters.
 
-use actix_web::web;
-use futures_util::StreamExt;
 use serde::Deserialize;
 
 use crate::http::error::ApiError;
@@ -19,35 +17,14 @@ pub struct SendBody {
     pub arguments: Vec<serde_json::Value>,
 }
 
-/// Reads a JSON send body of at most `limit` bytes.
-pub async fn read_send_body(
-    mut payload: web::Payload,
-    content_length: Option<usize>,
-    limit: usize,
-) -> Result<SendBody, ApiError> {
-    let too_large = |size: usize| {
-        ApiError::too_large(format!(
-            "request body of {size} bytes exceeds the {limit}-byte limit (rest.max_body_size)"
-        ))
-    };
-    if let Some(len) = content_length.filter(|len| *len > limit) {
-        return Err(too_large(len));
-    }
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk
-            .map_err(|e| ApiError::bad_request(format!("could not read the request body: {e}")))?;
-        if body.len() + chunk.len() > limit {
-            return Err(too_large(body.len() + chunk.len()));
-        }
-        body.extend_from_slice(&chunk);
-    }
+/// Parses a JSON send body.
+pub fn parse_send_body(body: &[u8]) -> Result<SendBody, ApiError> {
     if body.is_empty() {
         return Err(ApiError::bad_request(
             r#"missing request body: send {"target": "method", "arguments": [...]}"#,
         ));
     }
-    let parsed: SendBody = serde_json::from_slice(&body).map_err(|e| {
+    let parsed: SendBody = serde_json::from_slice(body).map_err(|e| {
         ApiError::bad_request(format!(
             r#"invalid body, expected {{"target": "method", "arguments": [...]}}: {e}"#
         ))

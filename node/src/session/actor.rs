@@ -1,0 +1,403 @@
+//! The session actor: one per connection, whatever its transport. It owns the protocol state
+//! ([`SessionCore`]), the registration with the hub and the outbox; transports attach to it,
+//! feed it the client's bytes and take frames from the outbox.
+//!
+//! A WebSocket stays attached for the session's life (or, with stateful reconnect, until it
+//! drops and a new one takes over); an SSE response likewise; long polls attach one at a time.
+//! Without an attached transport for `disconnect_timeout` the session ends.
+
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use bytes::Bytes;
+use herald_proto::hub_protocol::{Decoded, Outcome};
+use herald_proto::negotiate::TransportType;
+use metrics::Counter;
+use tokio::sync::mpsc::error::TrySendError;
+
+use super::close_reason::CloseReason;
+use super::core::{SessionCore, SessionEvent, SessionSettings};
+use super::link::{CloseSession, Frame, SessionLink};
+use super::outbox::{Outbox, Outgoing};
+use crate::connections::{Connections, Negotiated};
+use crate::hub::actor::HubHandle;
+use crate::metrics::{ConnectionGauge, Metrics};
+
+/// Messages waiting in a session's mailbox before transports wait (inbound backpressure).
+const SESSION_MAILBOX_CAPACITY: usize = 64;
+
+/// What a session needs from the node.
+pub struct SessionParts {
+    /// The connection as negotiated.
+    pub negotiated: Negotiated,
+    /// The token it was claimed with, released when the session ends.
+    pub token: String,
+    /// The hub to register with after the handshake.
+    pub hub: HubHandle,
+    /// The table to release the token from.
+    pub connections: Connections,
+    /// Where to count.
+    pub metrics: Metrics,
+    /// Protocol timings and limits.
+    pub settings: SessionSettings,
+    /// How long the session survives without an attached transport.
+    pub disconnect_timeout: Duration,
+    /// The outbound queue shared with the transports.
+    pub outbox: Outbox,
+}
+
+/// A transport request or connection starts serving the session.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Attach {
+    /// From [`Outbox::next_generation`]; a newer attach supersedes an older one.
+    pub generation: u64,
+    /// Which transport.
+    pub transport: TransportType,
+    /// How to tell the transport to close or let go (WebSockets); SSE and long polls watch the
+    /// outbox instead.
+    pub control: Option<Recipient<TransportCommand>>,
+}
+
+/// A transport request or connection ended.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Detach {
+    /// The generation it attached with.
+    pub generation: u64,
+    /// Whether it ended as the protocol expects (a finished poll, a WebSocket close frame)
+    /// rather than by a dropped connection.
+    pub clean: bool,
+}
+
+/// Bytes from the client.
+#[derive(Message)]
+#[rtype(result = "Result<(), SessionGone>")]
+pub struct Inbound {
+    /// As received; may hold part of a message or several.
+    pub data: Bytes,
+}
+
+/// Asks the session for the `Sequence` frame and replay it owes a reconnected client.
+#[derive(Message)]
+#[rtype(result = "Option<Frame>")]
+pub struct SequenceFrame {
+    /// The id of the first frame that will be replayed.
+    pub first_unacked: u64,
+}
+
+/// The session has ended.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("the connection is closed")]
+pub struct SessionGone;
+
+/// Sent by the session to an attached WebSocket transport.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub enum TransportCommand {
+    /// Flush what is queued and close the socket.
+    Close {
+        /// Why, for the WebSocket close frame.
+        reason: CloseReason,
+    },
+    /// A newer transport took over: stop without closing the session.
+    Detach,
+}
+
+/// The transport currently attached.
+struct Attachment {
+    generation: u64,
+    transport: TransportType,
+    control: Option<Recipient<TransportCommand>>,
+}
+
+/// One client connection.
+pub struct Session {
+    parts: SessionParts,
+    core: SessionCore,
+    /// The attached transport, if any.
+    attached: Option<Attachment>,
+    /// The transport kind seen first, for metrics.
+    transport: Option<TransportType>,
+    /// Since when no transport is attached.
+    detached_since: Option<Instant>,
+    /// Raised while the session is registered with its hub.
+    gauge: Option<ConnectionGauge>,
+    /// Counts inbound messages for the hub, registered once.
+    received: Option<Counter>,
+    /// Why the session ended, once known.
+    close_reason: Option<CloseReason>,
+    /// Reused buffer for the core's events.
+    events: Vec<SessionEvent>,
+}
+
+impl Session {
+    /// A session whose transport is about to attach.
+    pub fn new(parts: SessionParts) -> Self {
+        let now = Instant::now();
+        let core = SessionCore::new(parts.settings, parts.negotiated.stateful, now);
+        Self {
+            parts,
+            core,
+            attached: None,
+            transport: None,
+            detached_since: Some(now),
+            gauge: None,
+            received: None,
+            close_reason: None,
+            events: Vec::with_capacity(4),
+        }
+    }
+
+    fn apply(&mut self, ctx: &mut Context<Self>) {
+        let mut events = std::mem::take(&mut self.events);
+        for event in events.drain(..) {
+            match event {
+                SessionEvent::Write { frame, trackable } => {
+                    self.send(Outgoing { frame, trackable }, ctx)
+                }
+                SessionEvent::Opened { protocol } => self.register(protocol, ctx),
+                SessionEvent::Invocation { message } => self.invoke(message),
+                SessionEvent::Acked { sequence_id } => self.parts.outbox.ack(sequence_id),
+                SessionEvent::Close { frame, reason } => self.finish(frame, reason, ctx),
+            }
+        }
+        self.events = events;
+        // Events produced while handling events (e.g. a completion) are applied too.
+        if !self.events.is_empty() {
+            self.apply(ctx);
+        }
+    }
+
+    fn send(&mut self, outgoing: Outgoing, ctx: &mut Context<Self>) {
+        match self.parts.outbox.try_send(outgoing) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => {
+                self.core.close(CloseReason::SlowConsumer, &mut self.events);
+                self.apply(ctx);
+            }
+            Err(TrySendError::Closed(_)) => {}
+        }
+    }
+
+    fn register(
+        &mut self,
+        protocol: herald_proto::hub_protocol::Protocol,
+        ctx: &mut Context<Self>,
+    ) {
+        let link = SessionLink {
+            protocol,
+            frames: self.parts.outbox.sender(),
+            control: ctx.address().recipient(),
+        };
+        let negotiated = &self.parts.negotiated;
+        self.parts.hub.connect(
+            negotiated.connection_id.clone(),
+            negotiated.user.clone(),
+            link,
+        );
+        let transport = self.transport.map_or("unknown", TransportType::name);
+        self.gauge = Some(self.parts.metrics.connection_opened(
+            &negotiated.hub,
+            transport,
+            protocol,
+        ));
+        self.received = Some(
+            self.parts
+                .metrics
+                .messages_received_counter(&negotiated.hub),
+        );
+        tracing::debug!(
+            connection = %negotiated.connection_id, hub = %negotiated.hub, user = ?negotiated.user,
+            transport, protocol = protocol.name(), stateful = negotiated.stateful, "client connected"
+        );
+    }
+
+    fn invoke(&mut self, message: Decoded) {
+        let Some(id) = message.invocation_id().map(str::to_owned) else {
+            // Non-blocking: no answer expected, and without server methods nothing to do.
+            return;
+        };
+        let error = format!(
+            "method '{}' cannot be invoked: this hub has no server-side methods (no upstream is configured)",
+            message.target().unwrap_or_default()
+        );
+        self.core
+            .complete(&id, Outcome::Error(error), &mut self.events);
+    }
+
+    fn finish(&mut self, frame: Option<Frame>, reason: CloseReason, ctx: &mut Context<Self>) {
+        if self.close_reason.is_some() {
+            return;
+        }
+        if let Some(frame) = frame {
+            // Best effort: a full queue (slow consumer) cannot take the Close message either.
+            let _ = self.parts.outbox.try_send(Outgoing {
+                frame,
+                trackable: false,
+            });
+        }
+        self.parts.outbox.close();
+        if let Some(control) = self.attached.as_ref().and_then(|a| a.control.as_ref()) {
+            control.do_send(TransportCommand::Close {
+                reason: reason.clone(),
+            });
+        }
+        self.close_reason = Some(reason);
+        ctx.stop();
+    }
+
+    fn on_detached(&mut self, clean: bool, ctx: &mut Context<Self>) {
+        let Some(attachment) = self.attached.take() else {
+            return;
+        };
+        self.detached_since = Some(Instant::now());
+        match attachment.transport {
+            TransportType::LongPolling => {}
+            TransportType::WebSockets
+                if self.parts.outbox.is_stateful() && self.core.is_open() && !clean =>
+            {
+                tracing::debug!(
+                    connection = %self.parts.negotiated.connection_id,
+                    "websocket dropped; keeping the session for a stateful reconnect"
+                );
+            }
+            _ => {
+                let reason = if clean {
+                    CloseReason::ClientClosed
+                } else {
+                    CloseReason::TransportClosed
+                };
+                self.core.close(reason, &mut self.events);
+                self.apply(ctx);
+            }
+        }
+    }
+
+    fn tick(&mut self, ctx: &mut Context<Self>) {
+        let now = Instant::now();
+        if let Some(since) = self.detached_since
+            && self.attached.is_none()
+            && now.duration_since(since) >= self.parts.disconnect_timeout
+        {
+            self.core
+                .close(CloseReason::TransportClosed, &mut self.events);
+            return self.apply(ctx);
+        }
+        self.core.on_tick(now, &mut self.events);
+        self.apply(ctx);
+    }
+}
+
+impl Actor for Session {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.set_mailbox_capacity(SESSION_MAILBOX_CAPACITY);
+        ctx.run_interval(self.parts.settings.tick_interval(), |act, ctx| {
+            act.tick(ctx)
+        });
+    }
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        let negotiated = &self.parts.negotiated;
+        if self.gauge.is_some() {
+            self.parts.hub.disconnect(negotiated.connection_id.clone());
+        }
+        self.parts.outbox.close();
+        self.parts
+            .connections
+            .close(&self.parts.token, Instant::now());
+        let reason = self
+            .close_reason
+            .take()
+            .unwrap_or(CloseReason::TransportClosed);
+        self.parts.metrics.connection_closed(reason.label());
+        match &reason {
+            CloseReason::ClientClosed
+            | CloseReason::TransportClosed
+            | CloseReason::ServerShutdown
+            | CloseReason::ClosedByApplication(_) => {
+                tracing::debug!(connection = %negotiated.connection_id, hub = %negotiated.hub, %reason, "connection closed")
+            }
+            _ => {
+                tracing::info!(connection = %negotiated.connection_id, hub = %negotiated.hub, %reason, "connection closed")
+            }
+        }
+        self.gauge = None;
+    }
+}
+
+impl Handler<Attach> for Session {
+    type Result = ();
+
+    fn handle(&mut self, msg: Attach, _: &mut Self::Context) {
+        if let Some(old) = self.attached.take()
+            && old.generation != msg.generation
+            && let Some(control) = old.control
+        {
+            control.do_send(TransportCommand::Detach);
+        }
+        self.transport.get_or_insert(msg.transport);
+        match msg.transport {
+            TransportType::LongPolling => self.core.set_inherent_keep_alive(),
+            TransportType::ServerSentEvents => self.core.set_text_only(),
+            TransportType::WebSockets => {}
+        }
+        self.core.note_received();
+        self.attached = Some(Attachment {
+            generation: msg.generation,
+            transport: msg.transport,
+            control: msg.control,
+        });
+        self.detached_since = None;
+    }
+}
+
+impl Handler<Detach> for Session {
+    type Result = ();
+
+    fn handle(&mut self, msg: Detach, ctx: &mut Self::Context) {
+        if self
+            .attached
+            .as_ref()
+            .is_some_and(|a| a.generation == msg.generation)
+        {
+            self.on_detached(msg.clean, ctx);
+        }
+    }
+}
+
+impl Handler<Inbound> for Session {
+    type Result = Result<(), SessionGone>;
+
+    fn handle(&mut self, msg: Inbound, ctx: &mut Self::Context) -> Self::Result {
+        if self.core.is_closed() {
+            return Err(SessionGone);
+        }
+        let before = self.core.messages_received();
+        self.core.on_data(&msg.data, &mut self.events);
+        if let Some(counter) = &self.received {
+            counter.increment(self.core.messages_received() - before);
+        }
+        self.apply(ctx);
+        Ok(())
+    }
+}
+
+impl Handler<SequenceFrame> for Session {
+    type Result = Option<Frame>;
+
+    fn handle(&mut self, msg: SequenceFrame, _: &mut Self::Context) -> Option<Frame> {
+        self.core.sequence_frame(msg.first_unacked)
+    }
+}
+
+impl Handler<CloseSession> for Session {
+    type Result = ();
+
+    fn handle(&mut self, msg: CloseSession, ctx: &mut Self::Context) {
+        self.core.close(msg.reason, &mut self.events);
+        self.apply(ctx);
+    }
+}
