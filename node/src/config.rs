@@ -29,7 +29,9 @@ use crate::auth::ConnectionString;
 pub use error::ConfigError;
 /// The transports `client.transports` lists; re-exported so callers need not reach into proto.
 pub use herald_proto::negotiate::TransportType;
-pub use sections::{AuthConfig, ClientConfig, LogConfig, LogFormat, RestConfig, ShutdownConfig};
+pub use sections::{
+    AuthConfig, ClientConfig, LogConfig, LogFormat, RestConfig, ShutdownConfig, UpstreamConfig,
+};
 
 /// The whole configuration of a node.
 ///
@@ -59,6 +61,8 @@ pub struct Config {
     pub rest: RestConfig,
     /// How shutdown drains connections.
     pub shutdown: ShutdownConfig,
+    /// Where client events are forwarded, Azure serverless style; off by default.
+    pub upstream: UpstreamConfig,
 }
 
 impl Default for Config {
@@ -81,6 +85,7 @@ impl Config {
             client: ClientConfig::default(),
             rest: RestConfig::default(),
             shutdown: ShutdownConfig::default(),
+            upstream: UpstreamConfig::default(),
         }
     }
 

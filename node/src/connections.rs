@@ -28,6 +28,8 @@ pub struct Negotiated {
     pub hub: HubName,
     /// The user from the client's token, if any.
     pub user: Option<String>,
+    /// The claims of the client's token, for the upstream's `X-ASRS-User-Claims`.
+    pub claims: serde_json::Map<String, serde_json::Value>,
     /// The client asked for stateful reconnect and got it.
     pub stateful: bool,
 }
@@ -143,6 +145,7 @@ impl<S: Clone> Connections<S> {
         &self,
         hub: HubName,
         user: Option<String>,
+        claims: serde_json::Map<String, serde_json::Value>,
         separate_token: bool,
         stateful: bool,
         now: Instant,
@@ -157,6 +160,7 @@ impl<S: Clone> Connections<S> {
             connection_id,
             hub,
             user,
+            claims,
             stateful,
         };
         let mut table = self.table();
@@ -228,6 +232,7 @@ impl<S: Clone> Connections<S> {
         &self,
         hub: HubName,
         user: Option<String>,
+        claims: serde_json::Map<String, serde_json::Value>,
         start: impl FnOnce(&Negotiated, &str) -> S,
     ) -> Result<(Opened<S>, String), NegotiateError> {
         let connection_id = ConnectionId::generate(&self.inner.node, random_bytes());
@@ -236,6 +241,7 @@ impl<S: Clone> Connections<S> {
             connection_id,
             hub,
             user,
+            claims,
             stateful: false,
         };
         let mut table = self.table();
@@ -335,7 +341,14 @@ mod tests {
     fn the_first_request_starts_the_session_and_later_ones_reach_it() {
         let (c, hub, now) = table();
         let (neg, token) = c
-            .negotiate(hub.clone(), Some("u".into()), true, false, now)
+            .negotiate(
+                hub.clone(),
+                Some("u".into()),
+                Default::default(),
+                true,
+                false,
+                now,
+            )
             .unwrap();
         assert_ne!(
             token,
@@ -370,14 +383,18 @@ mod tests {
     #[test]
     fn v0_tokens_are_the_connection_id() {
         let (c, hub, now) = table();
-        let (neg, token) = c.negotiate(hub, None, false, false, now).unwrap();
+        let (neg, token) = c
+            .negotiate(hub, None, Default::default(), false, false, now)
+            .unwrap();
         assert_eq!(token, neg.connection_id.as_str());
     }
 
     #[test]
     fn wrong_hub_and_unknown_tokens_are_refused() {
         let (c, hub, now) = table();
-        let (_, token) = c.negotiate(hub.clone(), None, true, false, now).unwrap();
+        let (_, token) = c
+            .negotiate(hub.clone(), None, Default::default(), true, false, now)
+            .unwrap();
         assert_eq!(
             c.open(&token, &"other".parse().unwrap(), now, |_| 1).err(),
             Some(ClaimError::WrongHub)
@@ -391,8 +408,12 @@ mod tests {
     #[test]
     fn pending_connections_expire() {
         let (c, hub, now) = table();
-        let (_, t1) = c.negotiate(hub.clone(), None, true, false, now).unwrap();
-        let (_, _t2) = c.negotiate(hub.clone(), None, true, false, now).unwrap();
+        let (_, t1) = c
+            .negotiate(hub.clone(), None, Default::default(), true, false, now)
+            .unwrap();
+        let (_, _t2) = c
+            .negotiate(hub.clone(), None, Default::default(), true, false, now)
+            .unwrap();
         let later = now + Duration::from_secs(15);
         assert_eq!(
             c.open(&t1, &hub, later, |_| 1).err(),
@@ -408,12 +429,12 @@ mod tests {
         let (c, hub, now) = table();
         c.start_draining();
         assert_eq!(
-            c.negotiate(hub.clone(), None, true, false, now)
+            c.negotiate(hub.clone(), None, Default::default(), true, false, now)
                 .unwrap_err(),
             NegotiateError::Draining
         );
         assert_eq!(
-            c.open_direct(hub, None, |_, _| 1).err(),
+            c.open_direct(hub, None, Default::default(), |_, _| 1).err(),
             Some(NegotiateError::Draining)
         );
     }
@@ -421,7 +442,9 @@ mod tests {
     #[test]
     fn direct_connections_are_active_at_once() {
         let (c, hub, now) = table();
-        let (opened, token) = c.open_direct(hub, None, |_, _| 3).unwrap();
+        let (opened, token) = c
+            .open_direct(hub, None, Default::default(), |_, _| 3)
+            .unwrap();
         assert_eq!((opened.session, c.active()), (3, 1));
         c.close(&token, now);
         assert_eq!(c.active(), 0);
@@ -430,7 +453,9 @@ mod tests {
     #[test]
     fn stateful_is_recorded() {
         let (c, hub, now) = table();
-        let (neg, _) = c.negotiate(hub, None, true, true, now).unwrap();
+        let (neg, _) = c
+            .negotiate(hub, None, Default::default(), true, true, now)
+            .unwrap();
         assert!(neg.stateful);
     }
 }

@@ -35,10 +35,8 @@ pub struct AppState {
     pub ready: watch::Receiver<bool>,
     /// Session timings and limits, derived from config once.
     pub session: SessionSettings,
-    /// How long a long poll waits for data before answering empty.
-    pub poll_timeout: std::time::Duration,
-    /// How long a session survives without a transport (between polls, during a reconnect).
-    pub disconnect_timeout: std::time::Duration,
+    /// Forwards client invocations and connection events, when configured.
+    pub upstream: Option<crate::upstream::Upstream>,
 }
 
 /// The value of the request's token: `Authorization: Bearer` first, then `access_token` in the

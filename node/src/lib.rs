@@ -21,5 +21,6 @@ pub mod metrics;
 pub mod server;
 pub mod session;
 pub mod transport;
+pub mod upstream;
 
 pub use server::run;

@@ -47,6 +47,26 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
         "herald_rest_requests_total",
         "REST API requests, by route and status.",
     ),
+    (
+        "herald_upstream_requests_total",
+        "Requests to the upstream, by category (connections, messages) and result.",
+    ),
+    (
+        "herald_long_polls_total",
+        "Long polls answered, by outcome (first, data, timeout, superseded, closed).",
+    ),
+    (
+        "herald_sse_streams_total",
+        "Server-Sent Events streams opened.",
+    ),
+    (
+        "herald_stateful_reconnects_total",
+        "WebSockets that resumed a session with stateful reconnect.",
+    ),
+    (
+        "herald_replayed_messages_total",
+        "Messages replayed to clients after a stateful reconnect.",
+    ),
 ];
 
 /// The node's metrics registry. Cheap to clone.
@@ -170,6 +190,41 @@ impl Metrics {
         ];
         self.counter("herald_rest_requests_total", labels)
             .increment(1);
+    }
+}
+
+impl Metrics {
+    /// Counts an answered long poll.
+    pub fn long_poll(&self, outcome: &'static str) {
+        self.counter(
+            "herald_long_polls_total",
+            vec![Label::new("outcome", outcome)],
+        )
+        .increment(1);
+    }
+
+    /// Counts an upstream request.
+    pub fn upstream_request(&self, category: &'static str, ok: bool) {
+        let labels = vec![
+            Label::new("category", category),
+            Label::new("result", if ok { "ok" } else { "error" }),
+        ];
+        self.counter("herald_upstream_requests_total", labels)
+            .increment(1);
+    }
+
+    /// Counts an opened Server-Sent Events stream.
+    pub fn sse_stream(&self) {
+        self.counter("herald_sse_streams_total", Vec::new())
+            .increment(1);
+    }
+
+    /// Counts a stateful reconnect and the messages it replayed.
+    pub fn stateful_reconnect(&self, replayed: u64) {
+        self.counter("herald_stateful_reconnects_total", Vec::new())
+            .increment(1);
+        self.counter("herald_replayed_messages_total", Vec::new())
+            .increment(replayed);
     }
 }
 

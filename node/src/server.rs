@@ -17,13 +17,10 @@ use crate::hub::registry::Scope;
 use crate::metrics::Metrics;
 use crate::session::close_reason::CloseReason;
 use crate::session::core::SessionSettings;
+use crate::upstream::Upstream;
 
 /// How often negotiated connections that never connected are swept.
 const PENDING_SWEEP_INTERVAL: Duration = Duration::from_secs(5);
-/// How long a long poll waits for data (ASP.NET Core's default).
-const LONG_POLL_TIMEOUT: Duration = Duration::from_secs(90);
-/// How long a session survives without a transport (ASP.NET Core's default).
-const DISCONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 /// How often shutdown checks whether every session has closed.
 const DRAIN_POLL_INTERVAL: Duration = Duration::from_millis(50);
 
@@ -38,6 +35,15 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
             "NO ACCESS KEY CONFIGURED: clients and REST callers are not authenticated. \
              Set connection_string (or HERALD_CONNECTION_STRING) with an AccessKey for anything but local use"
         );
+    }
+    let upstream = Upstream::try_from_config(&config)?;
+    match &upstream {
+        Some(_) => tracing::info!(
+            "client invocations are forwarded to the upstream (upstream.url_template)"
+        ),
+        None => {
+            tracing::info!("no upstream configured: client invocations are answered with an error")
+        }
     }
     let hubs = Hubs::new(&config.hubs, metrics.clone());
     let connections = Connections::new(config.node_id.clone(), config.client.negotiate_timeout);
@@ -56,8 +62,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
         metrics,
         ready,
         session,
-        poll_timeout: LONG_POLL_TIMEOUT,
-        disconnect_timeout: DISCONNECT_TIMEOUT,
+        upstream,
     };
     let grace = config.shutdown.grace_period;
 
@@ -69,6 +74,9 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
             .configure(http::rest::configure)
     })
     .disable_signals()
+    // A client that closes its side is gone: end its SSE stream or long poll now rather than
+    // at the next write (browsers never half-close an HTTP request).
+    .h1_allow_half_closed(false)
     .shutdown_timeout(grace.as_secs().max(1))
     .bind(config.listen)
     .map_err(|e| {

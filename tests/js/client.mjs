@@ -1,11 +1,13 @@
 // Drives the official @microsoft/signalr client for herald's integration tests.
 //
 // Usage: node client.mjs '<json config>'
-//   config: { url, transport: "WebSockets"|"ServerSentEvents"|"LongPolling",
+//   config: { url, transport: "WebSockets"|"ServerSentEvents"|"LongPolling"|null,
 //             protocol: "json"|"messagepack", token?: string, listen: [target, ...],
-//             skipNegotiation?: bool, automaticReconnect?: bool }
+//             skipNegotiation?: bool, automaticReconnect?: bool, statefulReconnect?: bool }
+//   A null transport lets the client choose from what negotiate offers (WS, SSE, LP).
 // Prints one JSON line per event on stdout:
-//   {"event":"connected","connectionId":...}   {"event":"message","target":...,"arguments":[...]}
+//   {"event":"connected","connectionId":...,"transport":"WebSocketTransport"|...}
+//   {"event":"message","target":...,"arguments":[...]}
 //   {"event":"reconnecting","error":...}      {"event":"reconnected","connectionId":...}
 //   {"event":"closed","error":...}            {"event":"error","message":...}
 //   {"event":"result","id":...,"result":...}  {"event":"invokeError","id":...,"message":...}
@@ -53,9 +55,11 @@ const transports = {
 const logLevel = process.env.HERALD_JS_LOG === "trace" ? signalR.LogLevel.Trace : signalR.LogLevel.Warning;
 
 const options = {
-  transport: transports[config.transport ?? "WebSockets"],
   skipNegotiation: config.skipNegotiation === true,
 };
+if (config.transport !== null) {
+  options.transport = transports[config.transport ?? "WebSockets"];
+}
 if (typeof config.token === "string") {
   options.accessTokenFactory = () => config.token;
 }
@@ -65,6 +69,9 @@ let builder = new signalR.HubConnectionBuilder()
   .configureLogging(logLevel);
 if (config.protocol === "messagepack") {
   builder = builder.withHubProtocol(new MessagePackHubProtocol());
+}
+if (config.statefulReconnect === true) {
+  builder = builder.withStatefulReconnect();
 }
 if (config.automaticReconnect === true) {
   builder = builder.withAutomaticReconnect([0, 250, 500, 1000, 2000]);
@@ -142,7 +149,10 @@ input.on("close", () => stop());
 
 try {
   await connection.start();
-  emit({ event: "connected", connectionId: connection.connectionId ?? null });
+  // The transport the HttpConnection settled on: its class name (WebSocketTransport,
+  // ServerSentEventsTransport or LongPollingTransport).
+  const transport = connection.connection?.transport?.constructor?.name ?? null;
+  emit({ event: "connected", connectionId: connection.connectionId ?? null, transport });
 } catch (error) {
   emit({ event: "error", message: errorText(error) });
   process.exit(1);

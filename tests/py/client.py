@@ -1,7 +1,8 @@
 """Drives the signalrcore Python client for herald's integration tests.
 
 Usage: python3 client.py '<json config>'
-  config: {"url": ..., "token": ... | null, "listen": [target, ...], "skipNegotiation": bool}
+  config: {"url": ..., "token": ... | null, "listen": [target, ...], "skipNegotiation": bool,
+           "transport": "WebSockets" | "ServerSentEvents" | "LongPolling" (default WebSockets)}
 Prints one JSON line per event on stdout, like tests/js/client.mjs:
   {"event":"connected","connectionId":null}  {"event":"message","target":...,"arguments":[...]}
   {"event":"closed","error":null}            {"event":"error","message":...}
@@ -12,6 +13,7 @@ End of stdin stops the connection and exits.
 
 import json
 import logging
+import os
 import sys
 import threading
 
@@ -35,17 +37,19 @@ except ImportError as error:  # pragma: no cover - environment problem
 
 def main():
     config = json.loads(sys.argv[1] if len(sys.argv) > 1 else "{}")
-    options = {"transport": HttpTransportType.web_sockets}
+    options = {"transport": HttpTransportType(config.get("transport") or "WebSockets")}
     if config.get("skipNegotiation") is True:
         options["skip_negotiation"] = True
     token = config.get("token")
     if token is not None:
         options["access_token_factory"] = lambda: token
 
+    # HERALD_PY_LOG=debug shows signalrcore's own log on stderr.
+    log_level = logging.DEBUG if os.environ.get("HERALD_PY_LOG") == "debug" else logging.WARNING
     connection = (
         HubConnectionBuilder()
         .with_url(config["url"], options=options)
-        .configure_logging(logging.WARNING)
+        .configure_logging(log_level)
         .build()
     )
 

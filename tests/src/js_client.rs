@@ -24,7 +24,8 @@ pub enum Transport {
 }
 
 impl Transport {
-    fn name(self) -> &'static str {
+    /// The name SignalR uses for it in negotiate and the clients' options.
+    pub fn name(self) -> &'static str {
         match self {
             Self::WebSockets => "WebSockets",
             Self::ServerSentEvents => "ServerSentEvents",
@@ -56,8 +57,8 @@ impl Protocol {
 pub struct JsOptions {
     /// The hub URL (`.../client/?hub=chat` or `.../hubs/chat`).
     pub url: String,
-    /// The transport to force.
-    pub transport: Transport,
+    /// The transport to force; `None` lets the client pick from what negotiate offers.
+    pub transport: Option<Transport>,
     /// The hub protocol.
     pub protocol: Protocol,
     /// The token `accessTokenFactory` returns, if any.
@@ -68,6 +69,8 @@ pub struct JsOptions {
     pub skip_negotiation: bool,
     /// `withAutomaticReconnect`.
     pub automatic_reconnect: bool,
+    /// `withStatefulReconnect`.
+    pub stateful_reconnect: bool,
 }
 
 impl JsOptions {
@@ -75,12 +78,13 @@ impl JsOptions {
     pub fn new(url: &str, token: Option<String>, listen: &[&str]) -> Self {
         Self {
             url: url.to_owned(),
-            transport: Transport::WebSockets,
+            transport: Some(Transport::WebSockets),
             protocol: Protocol::Json,
             token,
             listen: listen.iter().map(|s| (*s).to_owned()).collect(),
             skip_negotiation: false,
             automatic_reconnect: false,
+            stateful_reconnect: false,
         }
     }
 
@@ -92,7 +96,19 @@ impl JsOptions {
 
     /// Uses `transport`.
     pub fn transport(mut self, transport: Transport) -> Self {
-        self.transport = transport;
+        self.transport = Some(transport);
+        self
+    }
+
+    /// Forces no transport: the client tries what negotiate offers, in its own order.
+    pub fn any_transport(mut self) -> Self {
+        self.transport = None;
+        self
+    }
+
+    /// Turns stateful reconnect on (`withStatefulReconnect`).
+    pub fn stateful_reconnect(mut self) -> Self {
+        self.stateful_reconnect = true;
         self
     }
 
@@ -111,12 +127,13 @@ impl JsOptions {
     fn to_json(&self) -> Value {
         json!({
             "url": self.url,
-            "transport": self.transport.name(),
+            "transport": self.transport.map(Transport::name),
             "protocol": self.protocol.name(),
             "token": self.token,
             "listen": self.listen,
             "skipNegotiation": self.skip_negotiation,
             "automaticReconnect": self.automatic_reconnect,
+            "statefulReconnect": self.stateful_reconnect,
         })
     }
 }
@@ -125,6 +142,7 @@ impl JsOptions {
 pub struct JsClient {
     driver: Driver,
     connection_id: Option<String>,
+    transport_class: Option<String>,
 }
 
 impl JsClient {
@@ -148,6 +166,7 @@ impl JsClient {
         Self {
             driver: Driver::spawn("js", command),
             connection_id: None,
+            transport_class: None,
         }
     }
 
@@ -164,6 +183,7 @@ impl JsClient {
             "JS client did not connect: {event}"
         );
         client.connection_id = event["connectionId"].as_str().map(str::to_owned);
+        client.transport_class = event["transport"].as_str().map(str::to_owned);
         client
     }
 
@@ -172,6 +192,12 @@ impl JsClient {
         self.connection_id
             .as_deref()
             .expect("a connected client has a connection id")
+    }
+
+    /// The class name of the transport the client connected with, as the driver reported it:
+    /// `WebSocketTransport`, `ServerSentEventsTransport` or `LongPollingTransport`.
+    pub fn transport_class(&self) -> Option<&str> {
+        self.transport_class.as_deref()
     }
 
     /// The underlying driver, for raw event access.

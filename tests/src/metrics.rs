@@ -28,3 +28,28 @@ pub fn gauge_sum(exposition: &str, fragment: &str) -> f64 {
         })
         .sum()
 }
+
+/// The value of the one sample named exactly `series` (name and labels as rendered, e.g.
+/// `herald_long_polls_total{outcome="first"}`), or `None` when there is none.
+pub fn sample(exposition: &str, series: &str) -> Option<f64> {
+    exposition.lines().find_map(|line| {
+        let rest = line.strip_prefix(series)?;
+        if !rest.starts_with(' ') {
+            return None;
+        }
+        rest.split_whitespace().next()?.parse().ok()
+    })
+}
+
+/// Waits up to `seconds` for the `herald_connections` gauges of `server` to sum to 0;
+/// panics with the exposition when they do not.
+pub fn assert_connections_drop_to_zero(server: &crate::HeraldProcess, seconds: u64) {
+    let zero = crate::wait_until(crate::wait::deadline_in(seconds), || {
+        gauge_sum(&server.admin_get("/metrics").1, "herald_connections") == 0.0
+    });
+    assert!(
+        zero,
+        "herald_connections did not return to 0 within {seconds}s:\n{}",
+        server.admin_get("/metrics").1
+    );
+}

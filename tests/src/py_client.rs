@@ -2,6 +2,7 @@
 
 use crate::binary::crate_dir;
 use crate::driver::Driver;
+use crate::js_client::Transport;
 use serde_json::{Value, json};
 use std::process::Command;
 use std::time::Duration;
@@ -18,13 +19,34 @@ impl PyClient {
     /// Starts the driver for `url` with an optional token, listening for `listen`; with
     /// `skip_negotiation`, `url` must be the `ws://` URL itself.
     pub fn spawn(url: &str, token: Option<&str>, listen: &[&str], skip_negotiation: bool) -> Self {
-        let py_dir = crate_dir().join("py");
-        let config = json!({
+        Self::spawn_config(&json!({
             "url": url,
             "token": token,
             "listen": listen,
             "skipNegotiation": skip_negotiation,
-        });
+        }))
+    }
+
+    /// Starts the driver over `transport` (negotiating) and waits until it reports `connected`.
+    pub fn connect_over(
+        transport: Transport,
+        url: &str,
+        token: Option<&str>,
+        listen: &[&str],
+    ) -> Self {
+        let mut client = Self::spawn_config(&json!({
+            "url": url,
+            "token": token,
+            "listen": listen,
+            "skipNegotiation": false,
+            "transport": transport.name(),
+        }));
+        client.wait_connected();
+        client
+    }
+
+    fn spawn_config(config: &Value) -> Self {
+        let py_dir = crate_dir().join("py");
         let mut command = Command::new(python());
         command
             .current_dir(&py_dir)
@@ -44,7 +66,12 @@ impl PyClient {
         skip_negotiation: bool,
     ) -> Self {
         let mut client = Self::spawn(url, token, listen, skip_negotiation);
-        let event = client
+        client.wait_connected();
+        client
+    }
+
+    fn wait_connected(&mut self) {
+        let event = self
             .driver
             .wait_for("connected or a failure", CONNECT_TIMEOUT, |e| {
                 matches!(e["event"].as_str(), Some("connected" | "error" | "closed"))
@@ -53,7 +80,6 @@ impl PyClient {
             event["event"], "connected",
             "Python client did not connect: {event}"
         );
-        client
     }
 
     /// The underlying driver.

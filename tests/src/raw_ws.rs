@@ -99,6 +99,12 @@ impl RawWs {
         )));
     }
 
+    /// Starts the WebSocket closing handshake with a normal (1000) close frame.
+    pub fn close(&mut self) {
+        let _ = self.socket.close(None);
+        let _ = self.socket.flush();
+    }
+
     fn send(&mut self, message: Message) {
         // The server may already have closed; a failed write shows in what is read next.
         let _ = self.socket.send(message);

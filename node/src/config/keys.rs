@@ -10,6 +10,7 @@ use herald_proto::ids::{HubName, NodeId};
 
 use super::{Config, LogFormat, TransportType};
 use crate::auth::ConnectionString;
+use crate::upstream::{ConnectionEvent, UrlTemplate};
 
 /// One setting.
 pub(crate) struct Key {
@@ -56,6 +57,10 @@ pub(crate) enum Kind {
     },
     /// Transport names: a TOML array, or comma-separated in the environment.
     Transports(Field<Vec<TransportType>>),
+    /// An upstream URL template; empty means none.
+    UrlTemplate(Field<Option<UrlTemplate>>),
+    /// Connection event names, possibly none: a TOML array, or comma-separated.
+    ConnectionEvents(Field<Vec<ConnectionEvent>>),
 }
 
 const KIB: usize = 1024;
@@ -121,6 +126,25 @@ pub(crate) static KEYS: &[Key] = &[
         Kind::Duration(|c| &mut c.client.negotiate_timeout),
     ),
     setting(
+        "client.poll_timeout",
+        "HERALD_CLIENT_POLL_TIMEOUT",
+        Kind::Duration(|c| &mut c.client.poll_timeout),
+    ),
+    setting(
+        "client.disconnect_timeout",
+        "HERALD_CLIENT_DISCONNECT_TIMEOUT",
+        Kind::Duration(|c| &mut c.client.disconnect_timeout),
+    ),
+    setting(
+        "client.reconnect_buffer",
+        "HERALD_CLIENT_RECONNECT_BUFFER",
+        Kind::Bytes {
+            min: KIB,
+            max: 64 * MIB,
+            field: |c| &mut c.client.reconnect_buffer,
+        },
+    ),
+    setting(
         "client.max_message_size",
         "HERALD_CLIENT_MAX_MESSAGE_SIZE",
         Kind::Bytes {
@@ -157,6 +181,21 @@ pub(crate) static KEYS: &[Key] = &[
         "shutdown.grace_period",
         "HERALD_SHUTDOWN_GRACE_PERIOD",
         Kind::Duration(|c| &mut c.shutdown.grace_period),
+    ),
+    setting(
+        "upstream.url_template",
+        "HERALD_UPSTREAM_URL_TEMPLATE",
+        Kind::UrlTemplate(|c| &mut c.upstream.url_template),
+    ),
+    setting(
+        "upstream.timeout",
+        "HERALD_UPSTREAM_TIMEOUT",
+        Kind::Duration(|c| &mut c.upstream.timeout),
+    ),
+    setting(
+        "upstream.events",
+        "HERALD_UPSTREAM_EVENTS",
+        Kind::ConnectionEvents(|c| &mut c.upstream.events),
     ),
 ];
 

@@ -218,6 +218,73 @@ fn cross_field_validation() {
 }
 
 #[test]
+fn upstream_errors_name_the_key_and_hide_the_url() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "HERALD_UPSTREAM_URL_TEMPLATE",
+            "https://fn.example/api/{hub}/{method}?code=s3cret",
+            "config key upstream.url_template: unknown placeholder {method}: use only {hub}, {category} and {event}",
+        ),
+        (
+            "HERALD_UPSTREAM_URL_TEMPLATE",
+            "https://fn.example/api?code={@Microsoft.KeyVault(SecretUri=https://v/s3cret)}",
+            "config key upstream.url_template: Key Vault references ({@Microsoft.KeyVault(...)}) are not supported",
+        ),
+        (
+            "HERALD_UPSTREAM_URL_TEMPLATE",
+            "https://fn.example/api/{hub?code=s3cret",
+            "config key upstream.url_template: unbalanced '{' or '}' at byte 23",
+        ),
+        (
+            "HERALD_UPSTREAM_URL_TEMPLATE",
+            "fn.example/api/{hub}?code=s3cret",
+            "config key upstream.url_template: not an absolute http:// or https:// URL",
+        ),
+        (
+            "HERALD_UPSTREAM_URL_TEMPLATE",
+            "ws://fn.example/{hub}?code=s3cret",
+            "the scheme is \"ws\"",
+        ),
+        (
+            "HERALD_UPSTREAM_TIMEOUT",
+            "0s",
+            "config key upstream.timeout: expected a duration",
+        ),
+        (
+            "HERALD_UPSTREAM_EVENTS",
+            "connected,message",
+            "config key upstream.events: expected a list of \"connected\" and \"disconnected\" (may be empty), got \"message\"",
+        ),
+        (
+            "HERALD_UPSTREAM_EVENTS",
+            "connected,Connected",
+            "config key upstream.events: lists event \"connected\" twice",
+        ),
+    ];
+    for (var, value, expected) in cases {
+        let text = error_text(from_env(&[(var, value)]));
+        assert!(text.contains(expected), "{var}={value}: {text}");
+        assert!(!text.contains("s3cret"), "{var}={value}: {text}");
+        assert!(text.ends_with(&format!("(from {var})")), "{text}");
+    }
+    let text = error_text(from_toml("[upstream]\nurl_template = 5"));
+    assert!(
+        text.starts_with("config key upstream.url_template: expected a string"),
+        "{text}"
+    );
+    let text = error_text(from_toml("[upstream]\nevents = \"connected\""));
+    assert!(
+        text.contains("config key upstream.events: expected a list"),
+        "{text}"
+    );
+    let text = error_text(from_toml("[upstream]\nurl = \"http://h\""));
+    assert!(
+        text.starts_with("unknown config key \"upstream.url\" in the given TOML"),
+        "{text}"
+    );
+}
+
+#[test]
 fn connection_string_errors_name_the_key_and_hide_the_secret() {
     let text = error_text(from_env(&[(
         "HERALD_CONNECTION_STRING",

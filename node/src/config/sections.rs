@@ -1,13 +1,14 @@
-//! The tables of the configuration (`[log]`, `[auth]`, `[client]`, `[rest]`, `[shutdown]`)
-//! and their defaults.
+//! The tables of the configuration (`[log]`, `[auth]`, `[client]`, `[rest]`, `[shutdown]`,
+//! `[upstream]`) and their defaults.
 
 use std::fmt;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
 use super::TransportType;
 use super::values::serialize_duration;
+use crate::upstream::{ConnectionEvent, UrlTemplate};
 
 /// `[log]`: what is logged and how.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -82,6 +83,16 @@ pub struct ClientConfig {
     /// Time a negotiated connection id stays reserved before the client connects.
     #[serde(serialize_with = "serialize_duration")]
     pub negotiate_timeout: Duration,
+    /// How long a long poll waits for messages before answering empty.
+    #[serde(serialize_with = "serialize_duration")]
+    pub poll_timeout: Duration,
+    /// How long a connection survives without a transport: between long polls, and while a
+    /// stateful-reconnect client re-opens its WebSocket.
+    #[serde(serialize_with = "serialize_duration")]
+    pub disconnect_timeout: Duration,
+    /// Unacknowledged bytes kept per stateful-reconnect connection for replay; when full, the
+    /// server waits for the client's acknowledgements before sending more.
+    pub reconnect_buffer: usize,
     /// Largest incoming message in bytes; bigger ones close the connection.
     pub max_message_size: usize,
     /// Frames queued per connection; a full queue means a slow consumer, which is closed
@@ -98,6 +109,9 @@ impl Default for ClientConfig {
             timeout: Duration::from_secs(30),
             handshake_timeout: Duration::from_secs(15),
             negotiate_timeout: Duration::from_secs(15),
+            poll_timeout: Duration::from_secs(90),
+            disconnect_timeout: Duration::from_secs(15),
+            reconnect_buffer: 100_000,
             max_message_size: 32 * 1024,
             outbound_queue: 1024,
             transports: vec![
@@ -138,4 +152,45 @@ impl Default for ShutdownConfig {
             grace_period: Duration::from_secs(10),
         }
     }
+}
+
+/// `[upstream]`: the application endpoint client events are forwarded to, the way Azure
+/// SignalR Service's serverless mode calls its upstream (see [`crate::upstream`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UpstreamConfig {
+    /// Where to POST events; `None` (the default) forwards nothing. Shown redacted, since the
+    /// query usually carries a function key.
+    #[serde(serialize_with = "serialize_redacted")]
+    pub url_template: Option<UrlTemplate>,
+    /// Longest wait for one upstream response; a client's invocation waits this long at most.
+    #[serde(serialize_with = "serialize_duration")]
+    pub timeout: Duration,
+    /// The `connections` events forwarded; `messages` (invocations) always are when there is
+    /// an upstream, since without it a serverless hub method has nowhere to run.
+    #[serde(serialize_with = "serialize_names")]
+    pub events: Vec<ConnectionEvent>,
+}
+
+impl Default for UpstreamConfig {
+    fn default() -> Self {
+        Self {
+            url_template: None,
+            timeout: Duration::from_secs(10),
+            events: ConnectionEvent::ALL.to_vec(),
+        }
+    }
+}
+
+fn serialize_redacted<S: Serializer>(
+    template: &Option<UrlTemplate>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match template {
+        Some(template) => s.collect_str(template),
+        None => s.serialize_none(),
+    }
+}
+
+fn serialize_names<S: Serializer>(events: &[ConnectionEvent], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(events.iter().map(|e| e.as_str()))
 }

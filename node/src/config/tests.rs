@@ -5,6 +5,7 @@ use std::time::Duration;
 use super::keys::KEYS;
 use super::summary::leaves;
 use super::{Config, ConfigError, LogFormat, TransportType};
+use crate::upstream::ConnectionEvent;
 
 // Helpers shared with `rejections`.
 
@@ -59,6 +60,11 @@ max_body_size = 2048
 
 [shutdown]
 grace_period = "500ms"
+
+[upstream]
+url_template = "https://fn.example.com/runtime/webhooks/signalr?code=fnk3y&e={event}"
+timeout = "3s"
+events = ["Disconnected"]
 "#;
 
 #[test]
@@ -87,6 +93,9 @@ fn defaults() {
     assert_eq!(c.client.transports, TransportType::ALL);
     assert_eq!(c.rest.max_body_size, 1 << 20);
     assert_eq!(c.shutdown.grace_period, Duration::from_secs(10));
+    assert!(c.upstream.url_template.is_none());
+    assert_eq!(c.upstream.timeout, Duration::from_secs(10));
+    assert_eq!(c.upstream.events, ConnectionEvent::ALL);
     assert_eq!(c.endpoint().as_str(), "http://127.0.0.1:8080/");
     assert!(Config::default().node_id.as_str().starts_with("herald-"));
 }
@@ -118,6 +127,13 @@ fn toml_sets_every_key() {
     );
     assert_eq!(c.rest.max_body_size, 2048);
     assert_eq!(c.shutdown.grace_period, Duration::from_millis(500));
+    let template = c.upstream.url_template.as_ref().unwrap();
+    assert_eq!(
+        template.as_str(),
+        "https://fn.example.com/runtime/webhooks/signalr?code=fnk3y&e={event}"
+    );
+    assert_eq!(c.upstream.timeout, Duration::from_secs(3));
+    assert_eq!(c.upstream.events, [ConnectionEvent::Disconnected]);
 }
 
 #[test]
@@ -177,6 +193,12 @@ fn every_env_var_is_read() {
         ("HERALD_REST_MAX_BODY_SIZE", "4096"),
         ("HERALD_SHUTDOWN_GRACE_PERIOD", "1m 30s"),
         ("HERALD_AUTH_ALLOW_ANONYMOUS", "TRUE"),
+        (
+            "HERALD_UPSTREAM_URL_TEMPLATE",
+            "http://127.0.0.1:7071/api/{hub}/{category}/{event}",
+        ),
+        ("HERALD_UPSTREAM_TIMEOUT", "250ms"),
+        ("HERALD_UPSTREAM_EVENTS", "connected, disconnected"),
     ])
     .unwrap();
     assert_eq!(c.admin_listen.port(), 2);
@@ -190,6 +212,25 @@ fn every_env_var_is_read() {
     assert_eq!(c.rest.max_body_size, 4096);
     assert_eq!(c.shutdown.grace_period, Duration::from_secs(90));
     assert!(c.auth.allow_anonymous);
+    assert_eq!(
+        c.upstream.url_template.unwrap().as_str(),
+        "http://127.0.0.1:7071/api/{hub}/{category}/{event}"
+    );
+    assert_eq!(c.upstream.timeout, Duration::from_millis(250));
+    assert_eq!(c.upstream.events, ConnectionEvent::ALL);
+}
+
+#[test]
+fn upstream_can_be_cleared_and_connection_events_turned_off() {
+    let vars = env(&[
+        ("HERALD_UPSTREAM_URL_TEMPLATE", " "),
+        ("HERALD_UPSTREAM_EVENTS", ""),
+    ]);
+    let c = Config::from_toml_str(FULL_TOML, vars).unwrap();
+    assert!(c.upstream.url_template.is_none());
+    assert!(c.upstream.events.is_empty());
+    let c = from_toml("[upstream]\nevents = []").unwrap();
+    assert!(c.upstream.events.is_empty());
 }
 
 #[test]
@@ -210,6 +251,12 @@ fn summary_lists_every_key_and_redacts_secrets() {
     assert!(!summary.contains("k3y"), "{summary}");
     assert!(format!("{c:?}").contains("AccessKey(<redacted>)"));
     assert!(!format!("{c:?}").contains("k3y"));
+    assert!(lines_contain(
+        &summary,
+        "upstream.url_template = https://fn.example.com/runtime/webhooks/signalr?<redacted>"
+    ));
+    assert!(lines_contain(&summary, "upstream.timeout = 3s"));
+    assert!(lines_contain(&summary, "upstream.events = [disconnected]"));
     let lines: Vec<&str> = summary.lines().collect();
     assert_eq!(lines.len(), KEYS.len(), "{summary}");
     assert_eq!(lines[0], "listen = 0.0.0.0:80");
@@ -220,12 +267,20 @@ fn summary_lists_every_key_and_redacts_secrets() {
     assert!(lines.contains(&"client.keep_alive = 5s"));
     assert!(lines.contains(&"client.transports = [WebSockets, LongPolling]"));
     assert!(lines.contains(&"shutdown.grace_period = 500ms"));
-    assert!(
-        from_toml("")
-            .unwrap()
-            .summary()
-            .contains("connection_string = (not set)")
-    );
+    let defaults = from_toml("").unwrap().summary();
+    assert!(defaults.contains("connection_string = (not set)"));
+    assert!(lines_contain(
+        &defaults,
+        "upstream.url_template = (not set)"
+    ));
+    assert!(lines_contain(
+        &defaults,
+        "upstream.events = [connected, disconnected]"
+    ));
+}
+
+fn lines_contain(text: &str, line: &str) -> bool {
+    text.lines().any(|l| l == line)
 }
 
 #[test]

@@ -10,6 +10,7 @@ use serde::Serializer;
 use super::keys::{Key, Kind};
 use super::{Config, ConfigError, LogFormat, TransportType};
 use crate::auth::ConnectionString;
+use crate::upstream::{ConnectionEvent, UrlTemplate};
 
 /// Durations above this are refused: nobody means them, and timers overflow on them.
 const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
@@ -176,6 +177,32 @@ impl Key {
                 *field(config) = parsed_list::<TransportType>(
                     &items,
                     "transport",
+                    |bad| invalid(format!("expected {what}, got {bad:?}")),
+                    &invalid,
+                )?;
+            }
+            Kind::UrlTemplate(field) => {
+                let text = raw.text().ok_or_else(|| {
+                    // Never echo the value: its query usually holds a function key.
+                    invalid(
+                        "expected a string such as \"https://host/api/{hub}/{category}/{event}\""
+                            .to_owned(),
+                    )
+                })?;
+                *field(config) = match text.trim() {
+                    "" => None,
+                    text => Some(
+                        text.parse::<UrlTemplate>()
+                            .map_err(|e| invalid(e.to_string()))?,
+                    ),
+                };
+            }
+            Kind::ConnectionEvents(field) => {
+                let what = "a list of \"connected\" and \"disconnected\" (may be empty)";
+                let items = raw.list().ok_or_else(|| expected(what))?;
+                *field(config) = parsed_list::<ConnectionEvent>(
+                    &items,
+                    "event",
                     |bad| invalid(format!("expected {what}, got {bad:?}")),
                     &invalid,
                 )?;

@@ -23,7 +23,6 @@ use crate::session::close_reason::CloseReason;
 use crate::session::handle::SessionHandle;
 use crate::session::link::CloseSession;
 use crate::session::outbox::Outbox;
-use crate::session::replay::DEFAULT_REPLAY_BYTES;
 use crate::transport::{long_polling, sse, websocket};
 
 /// Largest body of one POST send from an SSE or long-polling client (Azure's limit).
@@ -125,6 +124,7 @@ async fn negotiate(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
         .negotiate(
             hub.clone(),
             identity.user_id,
+            identity.claims,
             version >= 1,
             stateful,
             Instant::now(),
@@ -146,10 +146,17 @@ async fn negotiate(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
 }
 
 /// Starts the session actor of a connection on this worker.
-fn start_session(state: &AppState, negotiated: &Negotiated, token: &str) -> SessionHandle {
+fn start_session(
+    state: &AppState,
+    negotiated: &Negotiated,
+    token: &str,
+    client_query: &str,
+) -> SessionHandle {
     let outbox = Outbox::new(
         state.config.client.outbound_queue,
-        negotiated.stateful.then_some(DEFAULT_REPLAY_BYTES),
+        negotiated
+            .stateful
+            .then_some(state.config.client.reconnect_buffer),
     );
     let parts = SessionParts {
         negotiated: negotiated.clone(),
@@ -158,10 +165,12 @@ fn start_session(state: &AppState, negotiated: &Negotiated, token: &str) -> Sess
         connections: state.connections.clone(),
         metrics: state.metrics.clone(),
         settings: state.session,
-        disconnect_timeout: state.disconnect_timeout,
+        disconnect_timeout: state.config.client.disconnect_timeout,
         outbox: outbox.clone(),
+        upstream: state.upstream.clone(),
+        client_query: client_query.to_owned(),
     };
-    SessionHandle::new(Session::new(parts).start(), outbox)
+    SessionHandle::new(Session::new(parts).start(), outbox, state.metrics.clone())
 }
 
 fn open(
@@ -170,12 +179,23 @@ fn open(
     hub: &HubName,
     token: &str,
 ) -> Result<Opened, ClaimError> {
-    let _ = req;
+    let query = client_query(req);
     state
         .connections
         .open(token, hub, Instant::now(), |negotiated| {
-            start_session(state, negotiated, token)
+            start_session(state, negotiated, token, &query)
         })
+}
+
+/// The client's query string for the upstream, without the secrets it carries.
+fn client_query(req: &HttpRequest) -> String {
+    let kept: Vec<(String, String)> = url::form_urlencoded::parse(req.query_string().as_bytes())
+        .filter(|(k, _)| k != "id" && k != "access_token")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(kept)
+        .finish()
 }
 
 async fn connect(
@@ -201,7 +221,9 @@ async fn connect(
     }
     require_transport(&state, TransportType::LongPolling)?;
     match open(&req, &state, &hub, &token) {
-        Ok(opened) => Ok(long_polling::poll(opened.session, state.poll_timeout).await),
+        Ok(opened) => {
+            Ok(long_polling::poll(opened.session, state.config.client.poll_timeout).await)
+        }
         // The connection ended since the last poll: the spec's "closed" answer.
         Err(ClaimError::Closed) => Ok(HttpResponse::NoContent().finish()),
         Err(e) => Err(claim_error(e)),
@@ -230,9 +252,12 @@ fn connect_websocket(
         None => {
             let (opened, _) = state
                 .connections
-                .open_direct(hub, identity.user_id, |negotiated, token| {
-                    start_session(state, negotiated, token)
-                })
+                .open_direct(
+                    hub,
+                    identity.user_id,
+                    identity.claims,
+                    |negotiated, token| start_session(state, negotiated, token, &client_query(req)),
+                )
                 .map_err(|e| ApiError::unavailable(e.to_string()))?;
             (opened.session, false)
         }

@@ -6,6 +6,7 @@
 //! drops and a new one takes over); an SSE response likewise; long polls attach one at a time.
 //! Without an attached transport for `disconnect_timeout` the session ends.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
@@ -22,6 +23,7 @@ use super::outbox::{Outbox, Outgoing};
 use crate::connections::{Connections, Negotiated};
 use crate::hub::actor::HubHandle;
 use crate::metrics::{ConnectionGauge, Metrics};
+use crate::upstream::{InvocationOutcome, Upstream, UpstreamContext};
 
 /// Messages waiting in a session's mailbox before transports wait (inbound backpressure).
 const SESSION_MAILBOX_CAPACITY: usize = 64;
@@ -44,6 +46,21 @@ pub struct SessionParts {
     pub disconnect_timeout: Duration,
     /// The outbound queue shared with the transports.
     pub outbox: Outbox,
+    /// Where client invocations and connection events go, when configured.
+    pub upstream: Option<Upstream>,
+    /// The query string of the client's first transport request (without its token), passed
+    /// to the upstream as `X-ASRS-Client-Query`.
+    pub client_query: String,
+}
+
+/// Client invocations waiting for the upstream: one runs at a time per client (as in ASP.NET
+/// Core), later ones queue up to this bound; beyond it the client is closed.
+const MAX_QUEUED_INVOCATIONS: usize = 32;
+
+/// Work for the upstream, done in order.
+enum UpstreamJob {
+    Connected,
+    Invoke(Decoded),
 }
 
 /// A transport request or connection starts serving the session.
@@ -121,7 +138,9 @@ pub struct Session {
     transport: Option<TransportType>,
     /// Since when no transport is attached.
     detached_since: Option<Instant>,
-    /// Raised while the session is registered with its hub.
+    /// The protocol, once the handshake completed and the session registered with its hub.
+    registered: Option<herald_proto::hub_protocol::Protocol>,
+    /// Raised while the session is registered with its hub and a transport is known.
     gauge: Option<ConnectionGauge>,
     /// Counts inbound messages for the hub, registered once.
     received: Option<Counter>,
@@ -129,6 +148,10 @@ pub struct Session {
     close_reason: Option<CloseReason>,
     /// Reused buffer for the core's events.
     events: Vec<SessionEvent>,
+    /// Upstream work not started yet.
+    upstream_jobs: VecDeque<UpstreamJob>,
+    /// An upstream call is running.
+    upstream_busy: bool,
 }
 
 impl Session {
@@ -142,39 +165,44 @@ impl Session {
             attached: None,
             transport: None,
             detached_since: Some(now),
+            registered: None,
             gauge: None,
             received: None,
             close_reason: None,
             events: Vec::with_capacity(4),
+            upstream_jobs: VecDeque::new(),
+            upstream_busy: false,
         }
     }
 
+    /// Carries out the core's events; handlers may produce more (a completion, a close),
+    /// which are carried out in the same call.
     fn apply(&mut self, ctx: &mut Context<Self>) {
-        let mut events = std::mem::take(&mut self.events);
-        for event in events.drain(..) {
-            match event {
-                SessionEvent::Write { frame, trackable } => {
-                    self.send(Outgoing { frame, trackable }, ctx)
+        while !self.events.is_empty() {
+            let mut events = std::mem::take(&mut self.events);
+            for event in events.drain(..) {
+                match event {
+                    SessionEvent::Write { frame, trackable } => {
+                        self.send(Outgoing { frame, trackable })
+                    }
+                    SessionEvent::Opened { protocol } => self.register(protocol, ctx),
+                    SessionEvent::Invocation { message } => self.invoke(message, ctx),
+                    SessionEvent::Acked { sequence_id } => self.parts.outbox.ack(sequence_id),
+                    SessionEvent::Close { frame, reason } => self.finish(frame, reason, ctx),
                 }
-                SessionEvent::Opened { protocol } => self.register(protocol, ctx),
-                SessionEvent::Invocation { message } => self.invoke(message),
-                SessionEvent::Acked { sequence_id } => self.parts.outbox.ack(sequence_id),
-                SessionEvent::Close { frame, reason } => self.finish(frame, reason, ctx),
+            }
+            // Keep the allocation when nothing new arrived.
+            if self.events.is_empty() {
+                self.events = events;
             }
         }
-        self.events = events;
-        // Events produced while handling events (e.g. a completion) are applied too.
-        if !self.events.is_empty() {
-            self.apply(ctx);
-        }
     }
 
-    fn send(&mut self, outgoing: Outgoing, ctx: &mut Context<Self>) {
+    fn send(&mut self, outgoing: Outgoing) {
         match self.parts.outbox.try_send(outgoing) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => {
-                self.core.close(CloseReason::SlowConsumer, &mut self.events);
-                self.apply(ctx);
+                self.core.close(CloseReason::SlowConsumer, &mut self.events)
             }
             Err(TrySendError::Closed(_)) => {}
         }
@@ -196,12 +224,10 @@ impl Session {
             negotiated.user.clone(),
             link,
         );
-        let transport = self.transport.map_or("unknown", TransportType::name);
-        self.gauge = Some(self.parts.metrics.connection_opened(
-            &negotiated.hub,
-            transport,
-            protocol,
-        ));
+        self.registered = Some(protocol);
+        let transport = self
+            .transport
+            .map_or("not yet attached", TransportType::name);
         self.received = Some(
             self.parts
                 .metrics
@@ -211,19 +237,117 @@ impl Session {
             connection = %negotiated.connection_id, hub = %negotiated.hub, user = ?negotiated.user,
             transport, protocol = protocol.name(), stateful = negotiated.stateful, "client connected"
         );
+        self.count_open();
+        if self.parts.upstream.is_some() {
+            // Before any invocation of this client reaches the upstream.
+            self.upstream_jobs.push_front(UpstreamJob::Connected);
+            self.pump_upstream(ctx);
+        }
     }
 
-    fn invoke(&mut self, message: Decoded) {
-        let Some(id) = message.invocation_id().map(str::to_owned) else {
-            // Non-blocking: no answer expected, and without server methods nothing to do.
+    /// Raises the open-connections gauge once the protocol and the transport are both known
+    /// (a long-polling client may send its handshake before its first poll).
+    fn count_open(&mut self) {
+        if let (None, Some(protocol), Some(transport)) =
+            (&self.gauge, self.registered, self.transport)
+        {
+            let hub = &self.parts.negotiated.hub;
+            self.gauge = Some(self.parts.metrics.connection_opened(
+                hub,
+                transport.name(),
+                protocol,
+            ));
+        }
+    }
+
+    fn invoke(&mut self, message: Decoded, ctx: &mut Context<Self>) {
+        if self.parts.upstream.is_none() {
+            let Some(id) = message.invocation_id().map(str::to_owned) else {
+                // Non-blocking: no answer expected, and without server methods nothing to do.
+                return;
+            };
+            let error = format!(
+                "method '{}' cannot be invoked: this hub has no server-side methods (no upstream is configured)",
+                message.target().unwrap_or_default()
+            );
+            return self
+                .core
+                .complete(&id, Outcome::Error(error), &mut self.events);
+        }
+        if self.upstream_jobs.len() >= MAX_QUEUED_INVOCATIONS {
+            let why = format!(
+                "more than {MAX_QUEUED_INVOCATIONS} invocations are waiting for the server; wait for results"
+            );
+            return self
+                .core
+                .close(CloseReason::ProtocolError(why), &mut self.events);
+        }
+        self.upstream_jobs.push_back(UpstreamJob::Invoke(message));
+        self.pump_upstream(ctx);
+    }
+
+    fn upstream_context(&self) -> UpstreamContext {
+        let negotiated = &self.parts.negotiated;
+        UpstreamContext {
+            hub: negotiated.hub.clone(),
+            connection_id: negotiated.connection_id.clone(),
+            user_id: negotiated.user.clone(),
+            claims: negotiated.claims.clone(),
+            client_query: self.parts.client_query.clone(),
+        }
+    }
+
+    /// Starts the next upstream job unless one is running.
+    fn pump_upstream(&mut self, ctx: &mut Context<Self>) {
+        if self.upstream_busy {
+            return;
+        }
+        let Some(upstream) = self.parts.upstream.clone() else {
             return;
         };
-        let error = format!(
-            "method '{}' cannot be invoked: this hub has no server-side methods (no upstream is configured)",
-            message.target().unwrap_or_default()
-        );
-        self.core
-            .complete(&id, Outcome::Error(error), &mut self.events);
+        let Some(job) = self.upstream_jobs.pop_front() else {
+            return;
+        };
+        self.upstream_busy = true;
+        let context = self.upstream_context();
+        let metrics = self.parts.metrics.clone();
+        let call = async move {
+            match job {
+                UpstreamJob::Connected => {
+                    let result = upstream.connected(&context).await;
+                    metrics.upstream_request("connections", result.is_ok());
+                    if let Err(error) = result {
+                        tracing::warn!(connection = %context.connection_id, %error, "upstream connected event failed");
+                    }
+                    None
+                }
+                UpstreamJob::Invoke(message) => {
+                    let result = upstream.invoke(&context, &message).await;
+                    metrics.upstream_request("messages", result.is_ok());
+                    let outcome = match result {
+                        Ok(InvocationOutcome::Void) => Outcome::Void,
+                        Ok(InvocationOutcome::Result(value)) => Outcome::Result(value),
+                        Ok(InvocationOutcome::Error(error)) => Outcome::Error(error),
+                        Err(error) => {
+                            tracing::warn!(
+                                connection = %context.connection_id, target = message.target().unwrap_or_default(),
+                                %error, "upstream invocation failed"
+                            );
+                            Outcome::Error(error.client_message())
+                        }
+                    };
+                    message.invocation_id().map(|id| (id.to_owned(), outcome))
+                }
+            }
+        };
+        ctx.spawn(call.into_actor(self).map(|completion, act, ctx| {
+            act.upstream_busy = false;
+            if let Some((id, outcome)) = completion {
+                act.core.complete(&id, outcome, &mut act.events);
+                act.apply(ctx);
+            }
+            act.pump_upstream(ctx);
+        }));
     }
 
     fn finish(&mut self, frame: Option<Frame>, reason: CloseReason, ctx: &mut Context<Self>) {
@@ -301,7 +425,7 @@ impl Actor for Session {
 
     fn stopped(&mut self, _: &mut Self::Context) {
         let negotiated = &self.parts.negotiated;
-        if self.gauge.is_some() {
+        if self.registered.is_some() {
             self.parts.hub.disconnect(negotiated.connection_id.clone());
         }
         self.parts.outbox.close();
@@ -313,6 +437,20 @@ impl Actor for Session {
             .take()
             .unwrap_or(CloseReason::TransportClosed);
         self.parts.metrics.connection_closed(reason.label());
+        if self.registered.is_some()
+            && let Some(upstream) = self.parts.upstream.clone()
+        {
+            let context = self.upstream_context();
+            let error = reason.client_error();
+            let metrics = self.parts.metrics.clone();
+            actix_web::rt::spawn(async move {
+                let result = upstream.disconnected(&context, error.as_deref()).await;
+                metrics.upstream_request("connections", result.is_ok());
+                if let Err(error) = result {
+                    tracing::warn!(connection = %context.connection_id, %error, "upstream disconnected event failed");
+                }
+            });
+        }
         match &reason {
             CloseReason::ClientClosed
             | CloseReason::TransportClosed
@@ -339,6 +477,7 @@ impl Handler<Attach> for Session {
             control.do_send(TransportCommand::Detach);
         }
         self.transport.get_or_insert(msg.transport);
+        self.count_open();
         match msg.transport {
             TransportType::LongPolling => self.core.set_inherent_keep_alive(),
             TransportType::ServerSentEvents => self.core.set_text_only(),

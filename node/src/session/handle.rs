@@ -7,6 +7,7 @@ use actix::Addr;
 
 use super::actor::Session;
 use super::outbox::Outbox;
+use crate::metrics::Metrics;
 
 /// A running session, as seen by transport requests. Cheap to clone.
 #[derive(Clone)]
@@ -15,6 +16,8 @@ pub struct SessionHandle {
     pub addr: Addr<Session>,
     /// Its outbound queue, for the transport that attaches.
     pub outbox: Outbox,
+    /// Where transports count.
+    pub metrics: Metrics,
     /// A POST send is in flight; the spec answers a concurrent one with 409.
     posting: Arc<AtomicBool>,
     /// A long poll was answered already; the first one returns at once, empty.
@@ -34,10 +37,11 @@ impl Drop for PostGuard {
 
 impl SessionHandle {
     /// Wraps a started session.
-    pub fn new(addr: Addr<Session>, outbox: Outbox) -> Self {
+    pub fn new(addr: Addr<Session>, outbox: Outbox, metrics: Metrics) -> Self {
         Self {
             addr,
             outbox,
+            metrics,
             posting: Arc::default(),
             polled: Arc::default(),
         }

@@ -9,9 +9,6 @@ use std::task::Waker;
 
 use super::link::Frame;
 
-/// Default bound of unacknowledged bytes, as in ASP.NET Core SignalR.
-pub const DEFAULT_REPLAY_BYTES: usize = 100_000;
-
 /// Trackable frames sent and not yet acknowledged.
 #[derive(Debug)]
 pub struct ReplayBuffer {

@@ -20,16 +20,22 @@ const MAX_POLL_BYTES: usize = 1024 * 1024;
 pub async fn poll(session: SessionHandle, poll_timeout: Duration) -> HttpResponse {
     let first = session.is_first_poll();
     let attachment = Attachment::new(&session, TransportType::LongPolling, true);
+    let metrics = &session.metrics;
     if first {
+        metrics.long_poll("first");
         return HttpResponse::Ok().finish();
     }
     let Some(mut attached) = session.outbox.attach(attachment.generation()).await else {
         // A newer poll arrived while this one waited for its turn.
+        metrics.long_poll("superseded");
         return HttpResponse::NoContent().finish();
     };
     let next = tokio::select! {
         next = attached.next() => next,
-        _ = actix_web::rt::time::sleep(poll_timeout) => return HttpResponse::Ok().finish(),
+        _ = actix_web::rt::time::sleep(poll_timeout) => {
+            metrics.long_poll("timeout");
+            return HttpResponse::Ok().finish();
+        }
     };
     match next {
         Next::Frame(frame) => {
@@ -51,6 +57,13 @@ pub async fn poll(session: SessionHandle, poll_timeout: Duration) -> HttpRespons
                 .body(body.freeze())
         }
         // Superseded by a newer poll, or the connection closed: the spec's 204.
-        Next::Superseded | Next::Closed => HttpResponse::NoContent().finish(),
+        Next::Superseded => {
+            metrics.long_poll("superseded");
+            HttpResponse::NoContent().finish()
+        }
+        Next::Closed => {
+            metrics.long_poll("closed");
+            HttpResponse::NoContent().finish()
+        }
     }
 }

@@ -36,6 +36,7 @@ enum State {
 /// The event-stream response for `session`.
 pub fn respond(session: SessionHandle) -> HttpResponse {
     let attachment = Attachment::new(&session, TransportType::ServerSentEvents, false);
+    session.metrics.sse_stream();
     let stream = futures_util::stream::unfold(
         Some(State::Start {
             session,

@@ -154,6 +154,15 @@ impl Actor for WsTransport {
                 // A newer socket took over before this one got going.
                 return ctx.stop();
             };
+            if act.reconnect {
+                // The Sequence frame, then the replayed messages.
+                let replayed = replay.len().saturating_sub(1) as u64;
+                act.session.metrics.stateful_reconnect(replayed);
+                tracing::debug!(
+                    replayed,
+                    "stateful reconnect: replaying unacknowledged messages"
+                );
+            }
             for frame in replay {
                 write(frame, ctx);
             }
@@ -197,6 +206,14 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for WsTransport {
                 "a WebSocket frame exceeds the limit; messages may be at most {} bytes",
                 self.max_message_size
             ))),
+            // actix-web-actors reports invalid UTF-8 in a text frame as an I/O error too; that
+            // one is the client's fault and gets a Close message.
+            Err(ws::ProtocolError::Io(e)) if e.to_string().contains("utf-8") => self.fail(
+                CloseReason::ProtocolError(format!("a text frame is not valid UTF-8: {e}")),
+            ),
+            // The socket broke (reset, EOF without a close frame): the transport is gone, not
+            // the session, which may wait for a stateful reconnect.
+            Err(ws::ProtocolError::Io(_)) => ctx.stop(),
             Err(e) => self.fail(CloseReason::ProtocolError(format!(
                 "websocket protocol error: {e}"
             ))),

@@ -51,8 +51,9 @@ impl Protocol {
     /// `signalrcore` sends.
     pub fn supported_versions(self) -> &'static [u32] {
         match self {
-            Self::Json => &[0, 1],
-            Self::MessagePack => &[1],
+            // 2 is what clients send when they use stateful reconnect (Ack and Sequence).
+            Self::Json => &[0, 1, 2],
+            Self::MessagePack => &[1, 2],
         }
     }
 
@@ -161,7 +162,9 @@ mod tests {
         assert!(!Protocol::Json.is_binary());
         assert!(Protocol::Json.supports_version(0));
         assert!(Protocol::Json.supports_version(1));
-        assert!(!Protocol::Json.supports_version(2));
+        assert!(Protocol::Json.supports_version(2));
+        assert!(!Protocol::Json.supports_version(3));
+        assert!(Protocol::MessagePack.supports_version(2));
         assert!(!Protocol::MessagePack.supports_version(0));
         assert!(Protocol::MessagePack.supports_version(1));
         assert_eq!(Protocol::MessagePack.to_string(), "messagepack");

@@ -1,0 +1,120 @@
+//! Many official JavaScript client connections in one node process (`tests/js/many.mjs`), each
+//! recording the numbers it receives, for load and soak tests.
+
+use crate::binary::crate_dir;
+use crate::driver::Driver;
+use crate::js_client::Transport;
+use serde_json::{Value, json};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// The connections of a fleet and what each received.
+pub struct JsFleet {
+    driver: Driver,
+    count: usize,
+}
+
+impl JsFleet {
+    /// Starts `count` connections per `(transport, count)` group to `url`, each recording the
+    /// first argument of `target` messages and reporting once it has `expect` of them; waits
+    /// up to `timeout` until all are connected.
+    pub fn connect(
+        url: &str,
+        token: Option<&str>,
+        groups: &[(Transport, usize)],
+        target: &str,
+        expect: usize,
+        timeout: Duration,
+    ) -> Self {
+        let clients: Vec<Value> = groups
+            .iter()
+            .map(|(transport, count)| json!({"transport": transport.name(), "count": count}))
+            .collect();
+        let config = json!({
+            "url": url,
+            "token": token,
+            "target": target,
+            "expect": expect,
+            "clients": clients,
+        });
+        let mut command = Command::new("node");
+        command
+            .current_dir(crate_dir().join("js"))
+            .arg("many.mjs")
+            .arg(config.to_string());
+        let mut driver = Driver::spawn("js fleet", command);
+        let event = driver.wait_for("all connected or a failure", timeout, |e| {
+            matches!(e["event"].as_str(), Some("connected" | "error" | "closed"))
+        });
+        let count = groups.iter().map(|(_, count)| count).sum();
+        assert_eq!(
+            event,
+            json!({"event": "connected", "count": count}),
+            "the fleet did not connect"
+        );
+        Self { driver, count }
+    }
+
+    /// Waits until every connection reported `complete`, and returns each one's transport and
+    /// numbers by connection index. Panics on a `closed` event, and after `timeout` with every
+    /// connection's numbers so far.
+    pub fn wait_complete(&mut self, timeout: Duration) -> Vec<(String, Vec<u64>)> {
+        let deadline = Instant::now() + timeout;
+        let mut done: Vec<Option<(String, Vec<u64>)>> = vec![None; self.count];
+        let mut missing = self.count;
+        while missing > 0 {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let Some(event) = self.driver.next_event(remaining) else {
+                let (count, report) = (self.count, self.report());
+                panic!("{missing} of {count} connections incomplete after {timeout:?}:\n{report}");
+            };
+            match event["event"].as_str() {
+                Some("complete") => {
+                    let index = usize::try_from(event["index"].as_u64().expect("an index"))
+                        .expect("index fits usize");
+                    let numbers = event["numbers"]
+                        .as_array()
+                        .expect("numbers")
+                        .iter()
+                        .map(|n| n.as_u64().expect("a number"))
+                        .collect();
+                    let transport = event["transport"].as_str().unwrap_or("").to_owned();
+                    assert!(
+                        done[index].replace((transport, numbers)).is_none(),
+                        "connection {index} completed twice"
+                    );
+                    missing -= 1;
+                }
+                Some("closed" | "error") => panic!("a fleet connection failed: {event}"),
+                _ => {}
+            }
+        }
+        done.into_iter().map(|d| d.expect("complete")).collect()
+    }
+
+    /// One line per connection with how many numbers it has, for failure messages.
+    fn report(&mut self) -> String {
+        self.driver.command(&json!({"cmd": "report"}));
+        let mut lines = Vec::new();
+        while lines.len() < self.count {
+            let Some(event) = self.driver.next_event(Duration::from_secs(5)) else {
+                break;
+            };
+            if event["event"] == "count" {
+                let numbers = event["numbers"].as_array().map_or(0, Vec::len);
+                lines.push(format!(
+                    "#{} {}: {numbers} numbers",
+                    event["index"], event["transport"]
+                ));
+            }
+        }
+        lines.join("\n")
+    }
+
+    /// Stops every connection and waits for the driver to report it.
+    pub fn stop(&mut self, timeout: Duration) {
+        self.driver.command(&json!({"cmd": "stop"}));
+        let event = self.driver.wait_for_event("stopped", timeout);
+        assert_eq!(event, json!({"event": "stopped", "count": self.count}));
+    }
+}
