@@ -30,7 +30,8 @@ pub use error::ConfigError;
 /// The transports `client.transports` lists; re-exported so callers need not reach into proto.
 pub use herald_proto::negotiate::TransportType;
 pub use sections::{
-    AuthConfig, ClientConfig, LogConfig, LogFormat, RestConfig, ShutdownConfig, UpstreamConfig,
+    AuthConfig, ClientConfig, ClusterConfig, LogConfig, LogFormat, RedisConfig, RestConfig,
+    ShutdownConfig, UpstreamConfig,
 };
 
 /// The whole configuration of a node.
@@ -63,6 +64,10 @@ pub struct Config {
     pub shutdown: ShutdownConfig,
     /// Where client events are forwarded, Azure serverless style; off by default.
     pub upstream: UpstreamConfig,
+    /// The Redis that joins nodes into a cluster; without `url`, the node runs alone.
+    pub redis: RedisConfig,
+    /// Membership timers and how other nodes reach this one.
+    pub cluster: ClusterConfig,
 }
 
 impl Default for Config {
@@ -86,6 +91,8 @@ impl Config {
             rest: RestConfig::default(),
             shutdown: ShutdownConfig::default(),
             upstream: UpstreamConfig::default(),
+            redis: RedisConfig::default(),
+            cluster: ClusterConfig::default(),
         }
     }
 
@@ -149,6 +156,15 @@ impl Config {
         }
     }
 
+    /// The internal base URL other nodes forward requests to: `cluster.advertise_url`, or
+    /// `http://{listen}` without one.
+    pub fn advertise_url(&self) -> Url {
+        match &self.cluster.advertise_url {
+            Some(url) => url.clone(),
+            None => listen_url(self.listen),
+        }
+    }
+
     /// One `key = value` line per setting, for the startup log; secrets are redacted.
     pub fn summary(&self) -> String {
         summary::render(self)
@@ -163,6 +179,8 @@ fn listen_url(addr: SocketAddr) -> Url {
     }
 }
 
+#[cfg(test)]
+mod cluster_tests;
 #[cfg(test)]
 mod rejections;
 #[cfg(test)]

@@ -151,8 +151,13 @@ impl<S: Clone> Connections<S> {
         now: Instant,
     ) -> Result<(Negotiated, String), NegotiateError> {
         let connection_id = ConnectionId::generate(&self.inner.node, random_bytes());
+        // The token names the owning node too, so any node can forward a request to it.
         let token = if separate_token {
-            herald_proto::ids::base64url(&random_bytes())
+            format!(
+                "{}.{}",
+                herald_proto::ids::base64url(&random_bytes()),
+                self.inner.node
+            )
         } else {
             connection_id.to_string()
         };
@@ -319,6 +324,13 @@ fn sweep<S>(table: &mut Table<S>, now: Instant) -> usize {
     expired
 }
 
+/// The node a connection token (or v0 connection id) belongs to: the part after the last '.'.
+pub fn token_owner(token: &str) -> Option<NodeId> {
+    token
+        .rsplit_once('.')
+        .and_then(|(_, node)| node.parse().ok())
+}
+
 fn random_bytes() -> [u8; 16] {
     let mut bytes = [0u8; 16];
     rand::rng().fill_bytes(&mut bytes);
@@ -378,6 +390,20 @@ mod tests {
             c.open(&token, &hub, now, |_| 8).err(),
             Some(ClaimError::NotFound)
         );
+    }
+
+    #[test]
+    fn tokens_name_their_node() {
+        let (c, hub, now) = table();
+        let (_, token) = c
+            .negotiate(hub.clone(), None, Default::default(), true, false, now)
+            .unwrap();
+        assert_eq!(token_owner(&token).unwrap().as_str(), "n1");
+        let (_, v0) = c
+            .negotiate(hub, None, Default::default(), false, false, now)
+            .unwrap();
+        assert_eq!(token_owner(&v0).unwrap().as_str(), "n1");
+        assert_eq!(token_owner("no-dot"), None);
     }
 
     #[test]

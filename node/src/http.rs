@@ -35,6 +35,10 @@ pub struct AppState {
     pub ready: watch::Receiver<bool>,
     /// Session timings and limits, derived from config once.
     pub session: SessionSettings,
+    /// The link to other nodes (backplane, requests, Redis state).
+    pub cluster: crate::cluster::Cluster,
+    /// The HTTP client for requests forwarded to the node owning their connection.
+    pub forwarder: reqwest::Client,
     /// Forwards client invocations and connection events, when configured.
     pub upstream: Option<crate::upstream::Upstream>,
 }

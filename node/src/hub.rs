@@ -5,6 +5,7 @@
 //! actors run on one dedicated arbiter, away from the HTTP workers.
 
 pub mod actor;
+pub mod presence;
 pub mod registry;
 
 use std::collections::{HashMap, HashSet};
@@ -13,6 +14,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use actix::{Arbiter, ArbiterHandle};
 use herald_proto::ids::{HubName, NameError};
 
+use crate::cluster::Cluster;
 use crate::metrics::Metrics;
 use actor::HubHandle;
 
@@ -40,11 +42,13 @@ struct Inner {
     arbiter: ArbiterHandle,
     /// Passed to each hub for its counters.
     metrics: Metrics,
+    /// Passed to each hub for its subscriptions and mirror.
+    cluster: Cluster,
 }
 
 impl Hubs {
     /// Starts the hub arbiter. `allowed` empty means any valid hub name is served.
-    pub fn new(allowed: &[HubName], metrics: Metrics) -> Self {
+    pub fn new(allowed: &[HubName], metrics: Metrics, cluster: Cluster) -> Self {
         let arbiter = Arbiter::new().handle();
         let allowed = (!allowed.is_empty()).then(|| allowed.iter().cloned().collect());
         Self {
@@ -53,6 +57,7 @@ impl Hubs {
                 allowed,
                 arbiter,
                 metrics,
+                cluster,
             }),
         }
     }
@@ -79,6 +84,7 @@ impl Hubs {
                 HubHandle::start(
                     hub.clone(),
                     self.inner.metrics.hub(hub),
+                    self.inner.cluster.clone(),
                     &self.inner.arbiter,
                 )
             })

@@ -13,6 +13,8 @@
 //! - [`server`]: the composition root, [`run`].
 
 pub mod auth;
+pub mod backplane;
+pub mod cluster;
 pub mod config;
 pub mod connections;
 pub mod http;
@@ -23,4 +25,4 @@ pub mod session;
 pub mod transport;
 pub mod upstream;
 
-pub use server::run;
+pub use server::{Mode, run};

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
+use herald_node::Mode;
 use herald_node::auth::Authenticator;
 use herald_node::config::{Config, LogFormat};
 use herald_proto::ids::HubName;
@@ -30,6 +31,9 @@ struct Cli {
 enum Command {
     /// Run one self-contained node (the default): clients, REST API and admin API in one process.
     Standalone,
+    /// Run a cluster node: like standalone, joined to the other nodes through Redis
+    /// (`redis.url` / HERALD_REDIS_URL is required).
+    Node,
     /// Print a client access token signed with the configured access key.
     Token {
         /// The user id (`nameid` claim); omit for an anonymous client.
@@ -54,7 +58,8 @@ fn main() -> std::process::ExitCode {
         }
     };
     let result = match cli.command.unwrap_or(Command::Standalone) {
-        Command::Standalone => standalone(config),
+        Command::Standalone => serve(config, Mode::Standalone),
+        Command::Node => serve(config, Mode::Node),
         Command::Token { user, hub, ttl } => token(&config, user, &hub, ttl),
     };
     match result {
@@ -66,14 +71,18 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-fn standalone(config: Config) -> anyhow::Result<()> {
+fn serve(config: Config, mode: Mode) -> anyhow::Result<()> {
     init_logging(&config)?;
+    let name = match mode {
+        Mode::Standalone => "standalone",
+        Mode::Node => "cluster node",
+    };
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
-        "starting herald (standalone)\n{}",
+        "starting herald ({name})\n{}",
         config.summary()
     );
-    actix_web::rt::System::new().block_on(herald_node::run(config, shutdown_signal()))
+    actix_web::rt::System::new().block_on(herald_node::run(config, mode, shutdown_signal()))
 }
 
 fn token(

@@ -67,6 +67,42 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
         "herald_replayed_messages_total",
         "Messages replayed to clients after a stateful reconnect.",
     ),
+    (
+        "herald_backplane_deliveries_total",
+        "Deliveries received from other nodes.",
+    ),
+    (
+        "herald_backplane_rejected_total",
+        "Backplane messages that could not be decoded.",
+    ),
+    (
+        "herald_forwarded_requests_total",
+        "Client requests forwarded to the node owning their connection, by result.",
+    ),
+    (
+        "herald_node_commands_total",
+        "Membership and close requests sent to other nodes, by result.",
+    ),
+    (
+        "herald_backplane_published_total",
+        "Messages published to Redis by this node.",
+    ),
+    (
+        "herald_backplane_received_total",
+        "Messages received from Redis on subscribed channels.",
+    ),
+    (
+        "herald_backplane_reconnects_total",
+        "Times the Redis backplane reconnected and resubscribed.",
+    ),
+    (
+        "herald_backplane_buffered_bytes",
+        "Bytes of publishes waiting to be sent (the outage buffer while Redis is down).",
+    ),
+    (
+        "herald_backplane_dropped_total",
+        "Backplane messages lost: beyond the outage buffer, refused by Redis, or beyond the router's queue.",
+    ),
 ];
 
 /// The node's metrics registry. Cheap to clone.
@@ -211,6 +247,47 @@ impl Metrics {
         ];
         self.counter("herald_upstream_requests_total", labels)
             .increment(1);
+    }
+
+    /// The handles the Redis backplane updates.
+    pub fn backplane_counters(&self) -> crate::backplane::redis::BackplaneCounters {
+        crate::backplane::redis::BackplaneCounters {
+            published: self.counter("herald_backplane_published_total", Vec::new()),
+            received: self.counter("herald_backplane_received_total", Vec::new()),
+            reconnects: self.counter("herald_backplane_reconnects_total", Vec::new()),
+            buffered_bytes: self.gauge("herald_backplane_buffered_bytes", Vec::new()),
+            dropped: self.counter("herald_backplane_dropped_total", Vec::new()),
+        }
+    }
+
+    /// Counts a delivery received from another node.
+    pub fn backplane_delivery(&self) {
+        self.counter("herald_backplane_deliveries_total", Vec::new())
+            .increment(1);
+    }
+
+    /// Counts a backplane message that could not be decoded.
+    pub fn backplane_rejected(&self) {
+        self.counter("herald_backplane_rejected_total", Vec::new())
+            .increment(1);
+    }
+
+    /// Counts a client request forwarded to its connection's owner.
+    pub fn forwarded(&self, result: &'static str) {
+        self.counter(
+            "herald_forwarded_requests_total",
+            vec![Label::new("result", result)],
+        )
+        .increment(1);
+    }
+
+    /// Counts a request sent to another node.
+    pub fn node_command(&self, result: &'static str) {
+        self.counter(
+            "herald_node_commands_total",
+            vec![Label::new("result", result)],
+        )
+        .increment(1);
     }
 
     /// Counts an opened Server-Sent Events stream.

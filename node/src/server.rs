@@ -9,6 +9,9 @@ use actix_web::{App, HttpServer, web};
 use tokio::sync::watch;
 
 use crate::auth::Authenticator;
+use crate::backplane::in_process::InProcessBackplane;
+use crate::backplane::{INCOMING_QUEUE_CAPACITY, LinkState};
+use crate::cluster::{Cluster, connect, heartbeat, router};
 use crate::config::Config;
 use crate::connections::Connections;
 use crate::http::{self, AppState};
@@ -18,15 +21,30 @@ use crate::metrics::Metrics;
 use crate::session::close_reason::CloseReason;
 use crate::session::core::SessionSettings;
 use crate::upstream::Upstream;
+use herald_proto::backplane::NodeRecord;
+use tokio::sync::mpsc;
 
 /// How often negotiated connections that never connected are swept.
 const PENDING_SWEEP_INTERVAL: Duration = Duration::from_secs(5);
 /// How often shutdown checks whether every session has closed.
 const DRAIN_POLL_INTERVAL: Duration = Duration::from_millis(50);
 
-/// Runs a standalone node until `shutdown` resolves, then drains within the grace period.
+/// How the node finds other nodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Alone: an in-process backplane, no Redis.
+    Standalone,
+    /// In a cluster: the Redis backplane and cluster state (`redis.url`).
+    Node,
+}
+
+/// Runs a node until `shutdown` resolves, then drains within the grace period.
 /// Must be called inside an actix system (e.g. `actix_web::rt::System::new().block_on`).
-pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+pub async fn run(
+    config: Config,
+    mode: Mode,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
     let config = Arc::new(config);
     let metrics = Metrics::new();
     let auth = Authenticator::from_config(&config);
@@ -45,7 +63,39 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
             tracing::info!("no upstream configured: client invocations are answered with an error")
         }
     }
-    let hubs = Hubs::new(&config.hubs, metrics.clone());
+    let (incoming_tx, incoming) = mpsc::channel(INCOMING_QUEUE_CAPACITY);
+    let cluster = match mode {
+        Mode::Standalone => {
+            let backplane = Arc::new(InProcessBackplane::new(incoming_tx));
+            Cluster::new(
+                config.node_id.clone(),
+                &config.redis.prefix,
+                backplane,
+                None,
+                config.cluster.request_timeout,
+            )
+        }
+        Mode::Node => connect::connect(&config, incoming_tx, &metrics).await?,
+    };
+    let hubs = Hubs::new(&config.hubs, metrics.clone(), cluster.clone());
+    router::spawn(cluster.clone(), hubs.clone(), incoming, metrics.clone());
+    let heartbeat = cluster.store().map(|store| {
+        let record = NodeRecord {
+            id: config.node_id.to_string(),
+            url: config.advertise_url().to_string(),
+            admin_url: format!("http://{}", config.admin_listen),
+            started_at_ms: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        };
+        heartbeat::spawn(
+            store.clone(),
+            record,
+            config.cluster.heartbeat_interval,
+            config.cluster.node_ttl,
+        )
+    });
     let connections = Connections::new(config.node_id.clone(), config.client.negotiate_timeout);
     let (ready_tx, ready) = watch::channel(false);
     let session = SessionSettings {
@@ -63,6 +113,13 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
         ready,
         session,
         upstream,
+        cluster: cluster.clone(),
+        forwarder: reqwest::Client::builder()
+            .connect_timeout(config.cluster.request_timeout)
+            .build()
+            .map_err(|e| {
+                anyhow::anyhow!("cannot build the HTTP client for forwarded requests: {e}")
+            })?,
     };
     let grace = config.shutdown.grace_period;
 
@@ -124,14 +181,24 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
         })
     };
 
-    let _ = ready_tx.send(true);
+    let readiness = spawn_readiness(cluster.state(), ready_tx.clone());
     tracing::info!(
         node = %config.node_id, listen = %config.listen, admin = %config.admin_listen, endpoint = %config.endpoint(),
         "herald is ready"
     );
 
     shutdown.await;
+    readiness.abort();
     drain(&ready_tx, &hubs, &connections, grace).await;
+    if let Some(heartbeat) = heartbeat {
+        heartbeat.abort();
+    }
+    cluster.shutdown().await;
+    if let Some(store) = cluster.store()
+        && let Err(error) = store.forget_node(config.node_id.as_str()).await
+    {
+        tracing::warn!(%error, "could not remove this node from the registry; it expires after cluster.node_ttl");
+    }
     sweeper.abort();
     client_handle.stop(true).await;
     admin_handle.stop(true).await;
@@ -140,6 +207,28 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     hubs.stop();
     tracing::info!("herald stopped");
     Ok(())
+}
+
+/// Keeps readiness in step with the backplane: ready while the link is up.
+fn spawn_readiness(
+    mut link: watch::Receiver<LinkState>,
+    ready: watch::Sender<bool>,
+) -> actix_web::rt::task::JoinHandle<()> {
+    actix_web::rt::spawn(async move {
+        loop {
+            let state = link.borrow_and_update().clone();
+            match &state {
+                LinkState::Up => tracing::info!("backplane up: ready"),
+                LinkState::Down { error, .. } => {
+                    tracing::warn!(%error, "backplane down: not ready; publishes are buffered")
+                }
+            }
+            let _ = ready.send(state.is_up());
+            if link.changed().await.is_err() {
+                return;
+            }
+        }
+    })
 }
 
 /// Goes unready, refuses new connections, asks every session to close with `allowReconnect`,

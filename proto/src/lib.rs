@@ -13,6 +13,12 @@
 //!   - [`DecodeError`]: what can be wrong with received bytes.
 //! - [`handshake`]: [`parse_handshake`] / [`handshake_response`], always JSON.
 //! - [`negotiate`]: the JSON bodies of negotiate responses ([`NegotiateResponse`], …).
+//! - [`backplane`]: what nodes publish to each other over Redis.
+//!   - [`backplane::BackplaneMessage`]: deliveries, commands and replies, user-group changes.
+//!   - [`backplane::encode`] / [`backplane::decode`]: a version byte, then the body.
+//!   - [`backplane::Channels`] / [`backplane::Keys`]: pub/sub channel and key names.
+//!   - [`backplane::NodeRecord`]: a node's registry entry, JSON in Redis.
+pub mod backplane;
 pub mod handshake;
 pub mod hub_protocol;
 pub mod ids;

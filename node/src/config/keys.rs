@@ -7,9 +7,11 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use herald_proto::ids::{HubName, NodeId};
+use url::Url;
 
 use super::{Config, LogFormat, TransportType};
 use crate::auth::ConnectionString;
+use crate::backplane::redis::RedisTarget;
 use crate::upstream::{ConnectionEvent, UrlTemplate};
 
 /// One setting.
@@ -61,10 +63,17 @@ pub(crate) enum Kind {
     UrlTemplate(Field<Option<UrlTemplate>>),
     /// Connection event names, possibly none: a TOML array, or comma-separated.
     ConnectionEvents(Field<Vec<ConnectionEvent>>),
+    /// A `redis://`, `redis+cluster://` or `redis+sentinel://` URL; empty means none.
+    RedisUrl(Field<Option<RedisTarget>>),
+    /// A key prefix: non-empty, without whitespace.
+    Prefix(Field<String>),
+    /// An absolute http:// or https:// URL; empty means none.
+    HttpUrl(Field<Option<Url>>),
 }
 
 const KIB: usize = 1024;
 const MIB: usize = 1024 * KIB;
+const GIB: usize = 1024 * MIB;
 
 /// Every setting. Order is the order of the summary.
 pub(crate) static KEYS: &[Key] = &[
@@ -196,6 +205,50 @@ pub(crate) static KEYS: &[Key] = &[
         "upstream.events",
         "HERALD_UPSTREAM_EVENTS",
         Kind::ConnectionEvents(|c| &mut c.upstream.events),
+    ),
+    setting(
+        "redis.url",
+        "HERALD_REDIS_URL",
+        Kind::RedisUrl(|c| &mut c.redis.url),
+    ),
+    setting(
+        "redis.prefix",
+        "HERALD_REDIS_PREFIX",
+        Kind::Prefix(|c| &mut c.redis.prefix),
+    ),
+    setting(
+        "redis.outage_buffer",
+        "HERALD_REDIS_OUTAGE_BUFFER",
+        Kind::Bytes {
+            min: 64 * KIB,
+            max: GIB,
+            field: |c| &mut c.redis.outage_buffer,
+        },
+    ),
+    setting(
+        "redis.connect_timeout",
+        "HERALD_REDIS_CONNECT_TIMEOUT",
+        Kind::Duration(|c| &mut c.redis.connect_timeout),
+    ),
+    setting(
+        "cluster.advertise_url",
+        "HERALD_CLUSTER_ADVERTISE_URL",
+        Kind::HttpUrl(|c| &mut c.cluster.advertise_url),
+    ),
+    setting(
+        "cluster.heartbeat_interval",
+        "HERALD_CLUSTER_HEARTBEAT_INTERVAL",
+        Kind::Duration(|c| &mut c.cluster.heartbeat_interval),
+    ),
+    setting(
+        "cluster.node_ttl",
+        "HERALD_CLUSTER_NODE_TTL",
+        Kind::Duration(|c| &mut c.cluster.node_ttl),
+    ),
+    setting(
+        "cluster.request_timeout",
+        "HERALD_CLUSTER_REQUEST_TIMEOUT",
+        Kind::Duration(|c| &mut c.cluster.request_timeout),
     ),
 ];
 

@@ -15,8 +15,8 @@ fn unknown_toml_keys_are_named() {
         text,
         "unknown config key \"lisen\" in the given TOML (did you mean listen?)"
     );
-    let text = error_text(from_toml("[redis]\nurl = \"redis://x\""));
-    assert!(text.starts_with("unknown config key \"redis\""), "{text}");
+    let text = error_text(from_toml("[kafka]\nbrokers = \"k:9092\""));
+    assert!(text.starts_with("unknown config key \"kafka\""), "{text}");
     let text = error_text(from_toml("client = 5"));
     assert!(
         text.starts_with("config key client: expected a table [client], got 5"),
@@ -67,9 +67,9 @@ fn unknown_env_vars_are_named() {
         text,
         "unknown environment variable HERALD_LISTNE (did you mean HERALD_LISTEN?)"
     );
-    let text = error_text(from_env(&[("HERALD_REDIS_URL", "x")]));
+    let text = error_text(from_env(&[("HERALD_KAFKA_BROKERS", "x")]));
     assert!(
-        text.starts_with("unknown environment variable HERALD_REDIS_URL: remove it"),
+        text.starts_with("unknown environment variable HERALD_KAFKA_BROKERS: remove it"),
         "{text}"
     );
 }

@@ -1,13 +1,15 @@
 //! The tables of the configuration (`[log]`, `[auth]`, `[client]`, `[rest]`, `[shutdown]`,
-//! `[upstream]`) and their defaults.
+//! `[upstream]`, `[redis]`, `[cluster]`) and their defaults.
 
 use std::fmt;
 use std::time::Duration;
 
 use serde::{Serialize, Serializer};
+use url::Url;
 
 use super::TransportType;
 use super::values::serialize_duration;
+use crate::backplane::redis::RedisTarget;
 use crate::upstream::{ConnectionEvent, UrlTemplate};
 
 /// `[log]`: what is logged and how.
@@ -178,6 +180,77 @@ impl Default for UpstreamConfig {
             timeout: Duration::from_secs(10),
             events: ConnectionEvent::ALL.to_vec(),
         }
+    }
+}
+
+/// `[redis]`: the Redis deployment that joins nodes into a cluster (see
+/// [`crate::backplane::redis`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RedisConfig {
+    /// Which Redis to use; `None` (the default) runs a single node with the in-process
+    /// backplane. Shown with passwords hidden.
+    #[serde(serialize_with = "serialize_shown")]
+    pub url: Option<RedisTarget>,
+    /// Starts every key and channel name, so several Herald clusters (or tests) can share one
+    /// Redis without seeing each other.
+    pub prefix: String,
+    /// Bytes of publishes kept while Redis is unreachable, sent in order once it is back;
+    /// beyond it the oldest are dropped (and counted) so an outage cannot exhaust memory.
+    pub outage_buffer: usize,
+    /// Longest wait for one connection attempt (and one reply) before it counts as failed.
+    #[serde(serialize_with = "serialize_duration")]
+    pub connect_timeout: Duration,
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            prefix: "herald".to_owned(),
+            outage_buffer: 16 * 1024 * 1024,
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// `[cluster]`: how nodes find, watch and reach each other.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClusterConfig {
+    /// The internal base URL other nodes use to forward requests to this node; `None` means
+    /// `http://{listen}`, which is wrong when `listen` is a wildcard address such as 0.0.0.0.
+    #[serde(serialize_with = "serialize_shown")]
+    pub advertise_url: Option<Url>,
+    /// How often this node renews its registration, so the others know it is alive.
+    #[serde(serialize_with = "serialize_duration")]
+    pub heartbeat_interval: Duration,
+    /// How long a registration lives without renewal; more than two heartbeats, so one lost
+    /// heartbeat does not evict a healthy node.
+    #[serde(serialize_with = "serialize_duration")]
+    pub node_ttl: Duration,
+    /// Longest wait for another node to answer a forwarded request.
+    #[serde(serialize_with = "serialize_duration")]
+    pub request_timeout: Duration,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        Self {
+            advertise_url: None,
+            heartbeat_interval: Duration::from_secs(2),
+            node_ttl: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Serializes an optional value through its `Display` (which hides secrets where there are any).
+fn serialize_shown<T: fmt::Display, S: Serializer>(
+    value: &Option<T>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(value) => s.collect_str(value),
+        None => s.serialize_none(),
     }
 }
 

@@ -31,7 +31,7 @@ pub(super) fn error_text(result: Result<Config, ConfigError>) -> String {
     }
 }
 
-const FULL_TOML: &str = r#"
+pub(super) const FULL_TOML: &str = r#"
 listen = "0.0.0.0:80"
 admin_listen = "[::1]:9000"
 node_id = "node-7"
@@ -65,6 +65,18 @@ grace_period = "500ms"
 url_template = "https://fn.example.com/runtime/webhooks/signalr?code=fnk3y&e={event}"
 timeout = "3s"
 events = ["Disconnected"]
+
+[redis]
+url = "redis+sentinel://:s3cret@s1:26379,s2:26379/mymaster"
+prefix = "staging"
+outage_buffer = 1048576
+connect_timeout = "2s"
+
+[cluster]
+advertise_url = "http://10.0.0.7:8080"
+heartbeat_interval = "1s"
+node_ttl = "5s"
+request_timeout = "3s"
 "#;
 
 #[test]

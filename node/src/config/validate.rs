@@ -15,6 +15,17 @@ pub(crate) fn validate(config: &Config) -> Result<(), ConfigError> {
             ),
         });
     }
+    let cluster = &config.cluster;
+    if cluster.node_ttl <= cluster.heartbeat_interval * 2 {
+        return Err(ConfigError::Invalid {
+            key: "cluster.node_ttl".to_owned(),
+            message: format!(
+                "must be more than twice cluster.heartbeat_interval, got {} against {}: raise node_ttl or lower heartbeat_interval (one late heartbeat must not evict a live node)",
+                humantime::format_duration(cluster.node_ttl),
+                humantime::format_duration(cluster.heartbeat_interval),
+            ),
+        });
+    }
     // Port 0 asks the OS for a free port each time, so equal addresses are fine then.
     if config.listen == config.admin_listen && config.listen.port() != 0 {
         return Err(ConfigError::Invalid {

@@ -6,10 +6,12 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use serde::Serializer;
+use url::Url;
 
 use super::keys::{Key, Kind};
 use super::{Config, ConfigError, LogFormat, TransportType};
 use crate::auth::ConnectionString;
+use crate::backplane::redis::RedisTarget;
 use crate::upstream::{ConnectionEvent, UrlTemplate};
 
 /// Durations above this are refused: nobody means them, and timers overflow on them.
@@ -206,6 +208,44 @@ impl Key {
                     |bad| invalid(format!("expected {what}, got {bad:?}")),
                     &invalid,
                 )?;
+            }
+            Kind::RedisUrl(field) => {
+                let text = raw.text().ok_or_else(|| {
+                    // Never echo the value: it may hold a password.
+                    invalid("expected a string such as \"redis://host:6379\"".to_owned())
+                })?;
+                *field(config) = match text.trim() {
+                    "" => None,
+                    text => Some(
+                        text.parse::<RedisTarget>()
+                            .map_err(|e| invalid(e.to_string()))?,
+                    ),
+                };
+            }
+            Kind::Prefix(field) => {
+                *field(config) = raw
+                    .text()
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty() && !t.contains(char::is_whitespace))
+                    .ok_or_else(|| {
+                        expected("a non-empty prefix without whitespace, such as \"herald\"")
+                    })?
+                    .to_owned();
+            }
+            Kind::HttpUrl(field) => {
+                let what = "an absolute http:// or https:// URL such as \"http://10.0.0.7:8080\" (or \"\" for none)";
+                let text = raw.text().ok_or_else(|| expected(what))?;
+                *field(config) = match text.trim() {
+                    "" => None,
+                    text => Some(
+                        Url::parse(text)
+                            .ok()
+                            .filter(|u| {
+                                matches!(u.scheme(), "http" | "https") && u.host().is_some()
+                            })
+                            .ok_or_else(|| expected(what))?,
+                    ),
+                };
             }
         }
         Ok(())

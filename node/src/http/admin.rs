@@ -11,7 +11,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
         .route("/readyz", web::get().to(readyz))
         .route("/metrics", web::get().to(metrics))
-        .route("/api/admin/node", web::get().to(node));
+        .route("/api/admin/node", web::get().to(node))
+        .route("/api/admin/cluster", web::get().to(cluster));
 }
 
 async fn healthz() -> HttpResponse {
@@ -69,5 +70,41 @@ async fn node(state: web::Data<AppState>) -> HttpResponse {
         active_connections: state.connections.active(),
         pending_connections: state.connections.pending(),
         hubs,
+    })
+}
+
+#[derive(Serialize)]
+struct ClusterView {
+    node_id: String,
+    clustered: bool,
+    backplane: String,
+    nodes: Vec<herald_proto::backplane::NodeRecord>,
+    expired_nodes: Vec<String>,
+}
+
+async fn cluster(state: web::Data<AppState>) -> HttpResponse {
+    let backplane = match &*state.cluster.state().borrow() {
+        crate::backplane::LinkState::Up => "up".to_owned(),
+        crate::backplane::LinkState::Down { since, error } => {
+            format!("down for {:?}: {error}", since.elapsed())
+        }
+    };
+    let (nodes, expired_nodes) = match state.cluster.store() {
+        Some(store) => match store.nodes().await {
+            Ok(nodes) => nodes,
+            Err(e) => {
+                return HttpResponse::ServiceUnavailable().json(
+                    serde_json::json!({ "code": "RedisUnavailable", "message": e.to_string() }),
+                );
+            }
+        },
+        None => (Vec::new(), Vec::new()),
+    };
+    HttpResponse::Ok().json(ClusterView {
+        node_id: state.config.node_id.to_string(),
+        clustered: state.cluster.is_clustered(),
+        backplane,
+        nodes,
+        expired_nodes,
     })
 }

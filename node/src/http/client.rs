@@ -9,14 +9,14 @@ use std::time::Instant;
 
 use actix::Actor;
 use actix_web::{HttpRequest, HttpResponse, web};
-use herald_proto::ids::HubName;
+use herald_proto::ids::{HubName, NodeId};
 use herald_proto::negotiate::{AvailableTransport, NegotiateResponse, TransportType};
 
 use super::error::ApiError;
 use super::limited_body::read_limited;
 use super::{AppState, query_value, request_token};
 use crate::auth::ClientIdentity;
-use crate::connections::{ClaimError, NegotiateError, Negotiated, Opened};
+use crate::connections::{ClaimError, NegotiateError, Negotiated, Opened, token_owner};
 use crate::hub::HubError;
 use crate::session::actor::{Inbound, Session, SessionParts};
 use crate::session::close_reason::CloseReason;
@@ -80,6 +80,28 @@ fn connection_token(req: &HttpRequest) -> Result<String, ApiError> {
             "missing the 'id' query parameter: negotiate first and pass its connectionToken",
         )
     })
+}
+
+/// The node owning `token`'s connection, when that is another node of the cluster.
+fn elsewhere(state: &AppState, token: &str) -> Option<NodeId> {
+    token_owner(token).filter(|owner| state.cluster.is_clustered() && owner != state.cluster.node())
+}
+
+async fn forward(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+    owner: &NodeId,
+) -> Result<HttpResponse, ApiError> {
+    crate::cluster::forward::forward(
+        &state.cluster,
+        &state.forwarder,
+        &state.metrics,
+        req,
+        payload,
+        owner,
+    )
+    .await
 }
 
 fn claim_error(e: ClaimError) -> ApiError {
@@ -208,6 +230,9 @@ async fn connect(
         return connect_websocket(&req, payload, &state, hub);
     }
     let token = connection_token(&req)?;
+    if let Some(owner) = elsewhere(&state, &token) {
+        return forward(&req, payload, &state, &owner).await;
+    }
     identify(&req, &state, &hub)?;
     let event_stream = req
         .headers()
@@ -240,6 +265,12 @@ fn connect_websocket(
     let identity = identify(req, state, &hub)?;
     let (session, reconnect) = match query_value(req.query_string(), "id") {
         Some(token) => {
+            if let Some(owner) = elsewhere(state, &token) {
+                return Err(ApiError::not_found(format!(
+                    "this connection belongs to node {owner}; a WebSocket must reach that node (route by the \
+                     connection, or connect with skipNegotiation); other transports are forwarded"
+                )));
+            }
             let opened = open(req, state, &hub, &token).map_err(claim_error)?;
             if !opened.created && !opened.negotiated.stateful {
                 return Err(ApiError::conflict(
@@ -278,6 +309,9 @@ async fn send(
 ) -> Result<HttpResponse, ApiError> {
     let hub = hub_of(&req, &state)?;
     let token = connection_token(&req)?;
+    if let Some(owner) = elsewhere(&state, &token) {
+        return forward(&req, payload, &state, &owner).await;
+    }
     identify(&req, &state, &hub)?;
     let opened = open(&req, &state, &hub, &token).map_err(claim_error)?;
     let Some(_in_flight) = opened.session.begin_post() else {
@@ -294,9 +328,16 @@ async fn send(
     }
 }
 
-async fn close(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+async fn close(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let hub = hub_of(&req, &state)?;
     let token = connection_token(&req)?;
+    if let Some(owner) = elsewhere(&state, &token) {
+        return forward(&req, payload, &state, &owner).await;
+    }
     identify(&req, &state, &hub)?;
     let opened = open(&req, &state, &hub, &token).map_err(claim_error)?;
     opened.session.addr.do_send(CloseSession {

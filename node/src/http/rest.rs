@@ -6,6 +6,7 @@
 //! message is queued to every local recipient.
 
 pub mod body;
+pub mod ops;
 
 use actix_web::dev::Service;
 use actix_web::http::StatusCode;
@@ -13,14 +14,15 @@ use actix_web::{HttpRequest, HttpResponse, guard, web};
 use herald_proto::ids::{ConnectionId, HubName};
 
 use self::body::{check_name, parse_send_body, parse_ttl};
+use self::ops::UserGroupChange;
 use super::error::ApiError;
 use super::limited_body::read_limited;
 use super::{AppState, query_value, query_values};
 use crate::hub::HubError;
-use crate::hub::actor::{Exists, HubHandle, HubStopped, Membership};
+use crate::hub::actor::{Exists, Membership};
 use crate::hub::registry::Scope;
-use crate::session::close_reason::CloseReason;
 use crate::session::link::Payload;
+use herald_proto::backplane::CommandOp;
 
 /// Which form of the API a route belongs to; they differ in some success statuses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -238,10 +240,6 @@ fn excluded(req: &HttpRequest) -> Result<Vec<ConnectionId>, ApiError> {
         .collect()
 }
 
-fn stopped(e: HubStopped) -> ApiError {
-    ApiError::unavailable(e.to_string())
-}
-
 fn accepted(api: Api) -> HttpResponse {
     match api {
         Api::V1 => HttpResponse::Accepted().finish(),
@@ -268,14 +266,8 @@ async fn send(
     .await?;
     let body = parse_send_body(&body)?;
     let payload = Payload::invocation(&body.target, &body.arguments);
-    // A hub nobody ever connected to has no recipients: nothing to start.
-    if let Some(handle) = state.hubs.get(&hub) {
-        let delivered = handle
-            .deliver(scope, excluded, payload)
-            .await
-            .map_err(stopped)?;
-        tracing::trace!(%hub, target = %body.target, delivered, "message sent");
-    }
+    let delivered = ops::send(&state, &hub, scope, excluded, payload).await?;
+    tracing::trace!(%hub, target = %body.target, delivered, "message sent");
     Ok(HttpResponse::Accepted().finish())
 }
 
@@ -289,22 +281,7 @@ async fn close(
     let scope = scope_of(&req, target)?;
     let excluded = excluded(&req)?;
     let reason = query_value(req.query_string(), "reason").unwrap_or_default();
-    let single = match &scope {
-        Scope::Connection(id) => Some(id.clone()),
-        _ => None,
-    };
-    let closed = match state.hubs.get(&hub) {
-        Some(handle) => handle
-            .close(scope, excluded, CloseReason::ClosedByApplication(reason))
-            .await
-            .map_err(stopped)?,
-        None => 0,
-    };
-    if let (Some(id), 0) = (single, closed) {
-        return Err(ApiError::not_found(format!(
-            "connection {id} is not connected to hub {hub}"
-        )));
-    }
+    let closed = ops::close(&state, &hub, scope, excluded, reason).await?;
     tracing::debug!(%hub, closed, "connections closed through the REST API");
     Ok(accepted(api))
 }
@@ -321,15 +298,12 @@ async fn exists(
         Scope::Group(group) => Exists::Group(group),
         Scope::All => return Err(ApiError::bad_request("nothing to check")),
     };
-    let found = match state.hubs.get(&hub) {
-        Some(handle) => handle.exists(query).await.map_err(stopped)?,
-        None => false,
-    };
-    Ok(if found {
-        HttpResponse::Ok().finish()
+    let found = ops::exists(&state, &hub, query).await?;
+    Ok(HttpResponse::new(if found {
+        StatusCode::OK
     } else {
-        HttpResponse::NotFound().finish()
-    })
+        StatusCode::NOT_FOUND
+    }))
 }
 
 async fn group_connection(
@@ -341,18 +315,24 @@ async fn group_connection(
     let hub = authorize(&req, &state)?;
     let group = param(&req, "group")?.to_owned();
     let id = connection_param(&req)?;
-    let change = if add {
-        Membership::AddToGroup {
-            id: id.clone(),
-            group,
-        }
+    let (local, remote) = if add {
+        (
+            Membership::AddToGroup {
+                id: id.clone(),
+                group: group.clone(),
+            },
+            CommandOp::AddToGroup { group },
+        )
     } else {
-        Membership::RemoveFromGroup {
-            id: id.clone(),
-            group,
-        }
+        (
+            Membership::RemoveFromGroup {
+                id: id.clone(),
+                group: group.clone(),
+            },
+            CommandOp::RemoveFromGroup { group },
+        )
     };
-    apply_to_connection(&state, &hub, &id, change).await?;
+    ops::connection_groups(&state, &hub, &id, local, remote).await?;
     Ok(accepted(api))
 }
 
@@ -362,31 +342,9 @@ async fn connection_all_groups(
 ) -> Result<HttpResponse, ApiError> {
     let hub = authorize(&req, &state)?;
     let id = connection_param(&req)?;
-    apply_to_connection(
-        &state,
-        &hub,
-        &id,
-        Membership::RemoveFromAllGroups { id: id.clone() },
-    )
-    .await?;
+    let local = Membership::RemoveFromAllGroups { id: id.clone() };
+    ops::connection_groups(&state, &hub, &id, local, CommandOp::RemoveFromAllGroups).await?;
     Ok(HttpResponse::Ok().finish())
-}
-
-async fn apply_to_connection(
-    state: &AppState,
-    hub: &HubName,
-    id: &ConnectionId,
-    change: Membership,
-) -> Result<(), ApiError> {
-    let not_found =
-        || ApiError::not_found(format!("connection {id} is not connected to hub {hub}"));
-    let handle: HubHandle = state.hubs.get(hub).ok_or_else(not_found)?;
-    handle
-        .membership(change)
-        .await
-        .map_err(stopped)?
-        .map_err(|_| not_found())?;
-    Ok(())
 }
 
 /// What a user-group route does.
@@ -406,41 +364,23 @@ async fn user_group(
     let hub = authorize(&req, &state)?;
     let user = param(&req, "user")?.to_owned();
     let group = param(&req, "group")?.to_owned();
-    match op {
+    let change = match op {
         UserGroupOp::Add => {
             let ttl = parse_ttl(query_value(req.query_string(), "ttl"))?;
-            // Persistent state: the hub must exist to hold it for the user's future connections.
-            let handle = state.hubs.get_or_start(&hub);
-            let _ = handle
-                .membership(Membership::AddUserToGroup { user, group, ttl })
-                .await
-                .map_err(stopped)?;
-            Ok(accepted(api))
+            UserGroupChange::Add { group, ttl }
         }
-        UserGroupOp::Remove => {
-            if let Some(handle) = state.hubs.get(&hub) {
-                let _ = handle
-                    .membership(Membership::RemoveUserFromGroup { user, group })
-                    .await
-                    .map_err(stopped)?;
-            }
-            Ok(accepted(api))
-        }
+        UserGroupOp::Remove => UserGroupChange::Remove { group },
         UserGroupOp::Check => {
-            let found = match state.hubs.get(&hub) {
-                Some(handle) => handle
-                    .exists(Exists::UserInGroup { user, group })
-                    .await
-                    .map_err(stopped)?,
-                None => false,
-            };
-            Ok(HttpResponse::new(if found {
+            let found = ops::exists(&state, &hub, Exists::UserInGroup { user, group }).await?;
+            return Ok(HttpResponse::new(if found {
                 StatusCode::OK
             } else {
                 StatusCode::NOT_FOUND
-            }))
+            }));
         }
-    }
+    };
+    ops::user_groups(&state, &hub, &user, change).await?;
+    Ok(accepted(api))
 }
 
 async fn user_all_groups(
@@ -449,11 +389,6 @@ async fn user_all_groups(
 ) -> Result<HttpResponse, ApiError> {
     let hub = authorize(&req, &state)?;
     let user = param(&req, "user")?.to_owned();
-    if let Some(handle) = state.hubs.get(&hub) {
-        let _ = handle
-            .membership(Membership::RemoveUserFromAllGroups { user })
-            .await
-            .map_err(stopped)?;
-    }
+    ops::user_groups(&state, &hub, &user, UserGroupChange::RemoveAll).await?;
     Ok(HttpResponse::Ok().finish())
 }

@@ -10,7 +10,9 @@ use actix::prelude::*;
 use herald_proto::ids::{ConnectionId, HubName};
 use tokio::sync::mpsc::error::TrySendError;
 
-use super::registry::{Registry, Scope, UnknownConnection};
+use super::presence::Presence;
+use super::registry::{Entry, Registry, Scope, UnknownConnection};
+use crate::cluster::Cluster;
 use crate::metrics::HubMetrics;
 use crate::session::close_reason::CloseReason;
 use crate::session::link::{CloseSession, Payload, SessionLink};
@@ -85,7 +87,7 @@ pub struct CloseConnections {
 }
 
 /// Existence checks for HEAD requests.
-#[derive(Message)]
+#[derive(Debug, Clone, Message)]
 #[rtype(result = "bool")]
 pub enum Exists {
     Connection(ConnectionId),
@@ -115,21 +117,87 @@ pub struct HubActor {
     registry: Registry<SessionLink>,
     /// Counters for this hub.
     metrics: HubMetrics,
+    /// Subscriptions and mirror that follow the local population.
+    presence: Presence,
 }
 
 impl HubActor {
     /// A hub with no connections.
-    pub fn new(name: HubName, metrics: HubMetrics) -> Self {
+    pub fn new(name: HubName, metrics: HubMetrics, cluster: Cluster) -> Self {
+        let presence = Presence::new(cluster, name.clone());
         Self {
             name,
             registry: Registry::new(),
             metrics,
+            presence,
         }
+    }
+
+    /// Removes a connection and tells the cluster what that changed.
+    fn remove(&mut self, id: &ConnectionId) -> Option<Entry<SessionLink>> {
+        let entry = self.registry.remove_connection(id)?;
+        self.presence
+            .connection(id.as_str(), entry.user.as_deref(), false);
+        for group in &entry.groups {
+            if !self.registry.has_group(group) {
+                self.presence.group(group, false);
+            }
+        }
+        if let Some(user) = &entry.user
+            && !self.registry.has_user(user)
+        {
+            self.presence.user(user, false);
+        }
+        if self.registry.connection_count() == 0 {
+            self.presence.hub(false);
+        }
+        Some(entry)
+    }
+
+    /// In a cluster, a user's persistent groups live in Redis: apply them to a user who
+    /// connects here (the membership may have been set through another node).
+    fn load_user_groups(&mut self, user: String, ctx: &mut Context<Self>) {
+        let Some(store) = self.presence.cluster().store().cloned() else {
+            return;
+        };
+        let hub = self.name.to_string();
+        let load = async move {
+            store
+                .user_groups(&hub, &user)
+                .await
+                .map(|groups| (user, groups))
+        };
+        ctx.spawn(load.into_actor(self).map(|result, act, _| match result {
+            Ok((user, groups)) => {
+                act.groups_changed(|r| {
+                    for (group, expires_at_ms) in groups {
+                        if let Some(ttl) = crate::cluster::router::remaining(expires_at_ms) {
+                            r.add_user_to_group(&user, &group, ttl.map(|t| Instant::now() + t));
+                        }
+                    }
+                });
+            }
+            Err(error) => tracing::warn!(hub = %act.name, %error, "could not load the user's groups from redis"),
+        }));
+    }
+
+    /// Runs a change that may create or remove several groups, and reports the differences.
+    fn groups_changed<T>(&mut self, change: impl FnOnce(&mut Registry<SessionLink>) -> T) -> T {
+        let before = self.registry.group_names();
+        let result = change(&mut self.registry);
+        let after = self.registry.group_names();
+        for group in after.difference(&before) {
+            self.presence.group(group, true);
+        }
+        for group in before.difference(&after) {
+            self.presence.group(group, false);
+        }
+        result
     }
 
     fn close_slow(&mut self, slow: Vec<ConnectionId>) {
         for id in slow {
-            if let Some(entry) = self.registry.remove_connection(&id) {
+            if let Some(entry) = self.remove(&id) {
                 tracing::warn!(hub = %self.name, connection = %id, "closing a slow consumer: its outbound queue is full");
                 entry.sink.control.do_send(CloseSession {
                     reason: CloseReason::SlowConsumer,
@@ -145,7 +213,7 @@ impl Actor for HubActor {
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.set_mailbox_capacity(HUB_MAILBOX_CAPACITY);
         ctx.run_interval(USER_GROUP_SWEEP_INTERVAL, |act, _| {
-            let expired = act.registry.expire_user_groups(Instant::now());
+            let expired = act.groups_changed(|r| r.expire_user_groups(Instant::now()));
             if expired > 0 {
                 tracing::debug!(hub = %act.name, expired, "user-group memberships expired");
             }
@@ -156,10 +224,27 @@ impl Actor for HubActor {
 
 impl Handler<Connect> for HubActor {
     type Result = ();
-    fn handle(&mut self, msg: Connect, _: &mut Self::Context) {
-        let joined =
-            self.registry
-                .add_connection(msg.id.clone(), msg.user, msg.link, Instant::now());
+    fn handle(&mut self, msg: Connect, ctx: &mut Self::Context) {
+        let first = self.registry.connection_count() == 0;
+        let new_user = msg
+            .user
+            .as_ref()
+            .is_some_and(|u| !self.registry.has_user(u));
+        let user = msg.user.clone();
+        let joined = self.groups_changed(|r| {
+            r.add_connection(msg.id.clone(), msg.user, msg.link, Instant::now())
+        });
+        if first {
+            self.presence.hub(true);
+        }
+        self.presence
+            .connection(msg.id.as_str(), user.as_deref(), true);
+        if let Some(user) = user {
+            if new_user {
+                self.presence.user(&user, true);
+            }
+            self.load_user_groups(user, ctx);
+        }
         if !joined.is_empty() {
             tracing::debug!(hub = %self.name, connection = %msg.id, ?joined, "joined the user's groups");
         }
@@ -169,7 +254,7 @@ impl Handler<Connect> for HubActor {
 impl Handler<Disconnect> for HubActor {
     type Result = ();
     fn handle(&mut self, msg: Disconnect, _: &mut Self::Context) {
-        self.registry.remove_connection(&msg.id);
+        self.remove(&msg.id);
     }
 }
 
@@ -197,7 +282,7 @@ impl Handler<Deliver> for HubActor {
             self.close_slow(slow);
         }
         for id in gone {
-            self.registry.remove_connection(&id);
+            self.remove(&id);
         }
         delivered
     }
@@ -206,8 +291,7 @@ impl Handler<Deliver> for HubActor {
 impl Handler<Membership> for HubActor {
     type Result = Result<bool, UnknownConnection>;
     fn handle(&mut self, msg: Membership, _: &mut Self::Context) -> Self::Result {
-        let r = &mut self.registry;
-        match msg {
+        self.groups_changed(|r| match msg {
             Membership::AddToGroup { id, group } => r.add_to_group(&id, &group),
             Membership::RemoveFromGroup { id, group } => r.remove_from_group(&id, &group),
             Membership::RemoveFromAllGroups { id } => r.remove_from_all_groups(&id).map(|n| n > 0),
@@ -222,7 +306,7 @@ impl Handler<Membership> for HubActor {
                 r.remove_user_from_all_groups(&user);
                 Ok(true)
             }
-        }
+        })
     }
 }
 
@@ -231,7 +315,7 @@ impl Handler<CloseConnections> for HubActor {
     fn handle(&mut self, msg: CloseConnections, _: &mut Self::Context) -> usize {
         let ids = self.registry.recipients(&msg.scope, &msg.excluded);
         for id in &ids {
-            if let Some(entry) = self.registry.remove_connection(id) {
+            if let Some(entry) = self.remove(id) {
                 entry.sink.control.do_send(CloseSession {
                     reason: msg.reason.clone(),
                 });
@@ -280,9 +364,16 @@ pub struct HubHandle {
 
 impl HubHandle {
     /// Starts a hub actor on `arbiter`.
-    pub fn start(name: HubName, metrics: HubMetrics, arbiter: &ArbiterHandle) -> Self {
+    pub fn start(
+        name: HubName,
+        metrics: HubMetrics,
+        cluster: Cluster,
+        arbiter: &ArbiterHandle,
+    ) -> Self {
         let actor_name = name.clone();
-        let addr = HubActor::start_in_arbiter(arbiter, move |_| HubActor::new(actor_name, metrics));
+        let addr = HubActor::start_in_arbiter(arbiter, move |_| {
+            HubActor::new(actor_name, metrics, cluster)
+        });
         Self { name, addr }
     }
 

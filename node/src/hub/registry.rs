@@ -332,6 +332,11 @@ impl<S> Registry<S> {
         ids
     }
 
+    /// The groups that have at least one member.
+    pub fn group_names(&self) -> HashSet<String> {
+        self.groups.keys().cloned().collect()
+    }
+
     /// All connection ids.
     pub fn connection_ids(&self) -> Vec<ConnectionId> {
         self.connections.keys().cloned().collect()

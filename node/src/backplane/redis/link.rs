@@ -1,0 +1,177 @@
+//! The backplane's one push connection and the pub/sub commands it sends.
+//!
+//! Standalone and Sentinel use `SUBSCRIBE`/`PUBLISH` on a RESP3 multiplexed connection (pushes
+//! and replies share it). Cluster uses sharded pub/sub (`SSUBSCRIBE`/`SPUBLISH`), where every
+//! command must stay within one hash slot: channels are grouped by slot, each group is one
+//! command (subscribe) or one pipeline (publish), so per-channel order is kept.
+
+use std::collections::HashMap;
+
+use futures_util::future::try_join_all;
+use redis::aio::MultiplexedConnection;
+use redis::cluster_async::ClusterConnection;
+use redis::cluster_routing::Slot;
+use redis::{ErrorKind, RedisResult, ServerErrorKind};
+
+use super::outbox::Publish;
+
+/// Channels per SUBSCRIBE / UNSUBSCRIBE command, so resubscribing thousands of channels does
+/// not build one huge command.
+const CHANNELS_PER_COMMAND: usize = 512;
+/// Slot groups subscribed or published concurrently on a cluster connection.
+const CLUSTER_CONCURRENCY: usize = 64;
+
+/// A live push connection.
+pub(super) enum Link {
+    /// Standalone server or the Sentinel-resolved master.
+    Single(MultiplexedConnection),
+    /// A cluster connection with its own slot map.
+    Cluster(ClusterConnection),
+}
+
+impl Link {
+    /// Subscribes to every channel of `channels`.
+    pub(super) async fn subscribe(&mut self, channels: &[String]) -> RedisResult<()> {
+        match self {
+            Self::Single(conn) => {
+                for chunk in channels.chunks(CHANNELS_PER_COMMAND) {
+                    conn.subscribe(chunk).await?;
+                }
+                Ok(())
+            }
+            Self::Cluster(conn) => {
+                let groups = by_slot(channels.iter(), |c| c.as_str());
+                for wave in groups.chunks(CLUSTER_CONCURRENCY) {
+                    try_join_all(wave.iter().map(|group| {
+                        let mut conn = conn.clone();
+                        let group: Vec<&str> = group.iter().map(|c| c.as_str()).collect();
+                        async move { conn.ssubscribe(group).await }
+                    }))
+                    .await?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Unsubscribes from every channel of `channels`.
+    pub(super) async fn unsubscribe(&mut self, channels: &[String]) -> RedisResult<()> {
+        match self {
+            Self::Single(conn) => {
+                for chunk in channels.chunks(CHANNELS_PER_COMMAND) {
+                    conn.unsubscribe(chunk).await?;
+                }
+                Ok(())
+            }
+            Self::Cluster(conn) => {
+                let groups = by_slot(channels.iter(), |c| c.as_str());
+                for wave in groups.chunks(CLUSTER_CONCURRENCY) {
+                    try_join_all(wave.iter().map(|group| {
+                        let mut conn = conn.clone();
+                        let group: Vec<&str> = group.iter().map(|c| c.as_str()).collect();
+                        async move { conn.sunsubscribe(group).await }
+                    }))
+                    .await?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Publishes `batch` in order (per channel), pipelined.
+    pub(super) async fn publish(&mut self, batch: &[Publish]) -> RedisResult<()> {
+        match self {
+            Self::Single(conn) => {
+                let mut pipe = redis::pipe();
+                for publish in batch {
+                    pipe.cmd("PUBLISH")
+                        .arg(&publish.channel)
+                        .arg(publish.payload.as_ref())
+                        .ignore();
+                }
+                pipe.exec_async(conn).await
+            }
+            Self::Cluster(conn) => {
+                let groups = by_slot(batch.iter(), |p| p.channel.as_str());
+                for wave in groups.chunks(CLUSTER_CONCURRENCY) {
+                    try_join_all(wave.iter().map(|group| {
+                        let mut conn = conn.clone();
+                        let mut pipe = redis::pipe();
+                        for publish in group {
+                            pipe.cmd("SPUBLISH")
+                                .arg(&publish.channel)
+                                .arg(publish.payload.as_ref())
+                                .ignore();
+                        }
+                        async move { pipe.exec_async(&mut conn).await }
+                    }))
+                    .await?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Groups `items` by the hash slot of their channel, keeping their order within each group.
+fn by_slot<'a, T: 'a>(
+    items: impl Iterator<Item = &'a T>,
+    channel: impl Fn(&T) -> &str,
+) -> Vec<Vec<&'a T>> {
+    let mut index: HashMap<Slot, usize> = HashMap::new();
+    let mut groups: Vec<Vec<&'a T>> = Vec::new();
+    for item in items {
+        let slot = Slot::for_key(channel(item));
+        let at = *index.entry(slot).or_insert_with(|| {
+            groups.push(Vec::new());
+            groups.len() - 1
+        });
+        groups[at].push(item);
+    }
+    groups
+}
+
+/// Whether `error` means the connection (or the topology behind it) is gone, so the batch is
+/// kept and the link rebuilt, rather than a refusal of this one command.
+pub(super) fn is_link_failure(error: &redis::RedisError) -> bool {
+    match error.kind() {
+        ErrorKind::Server(kind) => matches!(
+            kind,
+            ServerErrorKind::ReadOnly
+                | ServerErrorKind::Moved
+                | ServerErrorKind::Ask
+                | ServerErrorKind::TryAgain
+                | ServerErrorKind::ClusterDown
+                | ServerErrorKind::MasterDown
+                | ServerErrorKind::BusyLoading
+        ),
+        _ => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_keep_order_within_a_slot() {
+        let channels = ["{a}1", "{b}1", "{a}2", "{b}2", "{a}3"].map(String::from);
+        let groups = by_slot(channels.iter(), |c| c.as_str());
+        let shown: Vec<Vec<&str>> = groups
+            .iter()
+            .map(|g| g.iter().map(|c| c.as_str()).collect())
+            .collect();
+        assert_eq!(shown, [vec!["{a}1", "{a}2", "{a}3"], vec!["{b}1", "{b}2"]]);
+    }
+
+    #[test]
+    fn refusals_are_not_link_failures() {
+        let refused = redis::RedisError::from((ErrorKind::Server(ServerErrorKind::NoPerm), "no"));
+        assert!(!is_link_failure(&refused));
+        let read_only =
+            redis::RedisError::from((ErrorKind::Server(ServerErrorKind::ReadOnly), "replica"));
+        assert!(is_link_failure(&read_only));
+        let io = redis::RedisError::from(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
+        assert!(is_link_failure(&io));
+    }
+}

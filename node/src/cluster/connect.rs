@@ -1,0 +1,54 @@
+//! Joining the cluster at start-up: the Redis backplane, the command connection for cluster
+//! state, and this node's own channel.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use tokio::sync::mpsc;
+
+use super::Cluster;
+use super::store::Store;
+use crate::backplane::redis::{RedisBackplane, RedisSettings, command_connection};
+use crate::backplane::{Backplane, Incoming};
+use crate::config::Config;
+use crate::metrics::Metrics;
+
+/// Connects to `redis.url` and returns the cluster link.
+pub async fn connect(
+    config: &Config,
+    incoming: mpsc::Sender<Incoming>,
+    metrics: &Metrics,
+) -> anyhow::Result<Cluster> {
+    let target = config.redis.url.clone().context(
+        "config key redis.url is required for `herald node` (e.g. HERALD_REDIS_URL=redis://redis:6379); \
+         run `herald standalone` for a single node without Redis",
+    )?;
+    let has_key = config
+        .connection_string
+        .as_ref()
+        .is_some_and(|c| c.access_key().is_some());
+    if !has_key && !config.auth.allow_anonymous {
+        anyhow::bail!(
+            "a cluster node needs an access key: set connection_string (HERALD_CONNECTION_STRING) with AccessKey=..., \
+             or auth.allow_anonymous = true to run a cluster without authentication"
+        );
+    }
+    tracing::info!(redis = %target, prefix = %config.redis.prefix, "connecting to redis");
+    let settings = RedisSettings::from_config(config, target.clone());
+    let backplane = RedisBackplane::start(settings, incoming, metrics.backplane_counters())
+        .with_context(|| format!("cannot start the redis backplane ({target})"))?;
+    let commands = command_connection(&target, config.redis.connect_timeout)
+        .await
+        .with_context(|| format!("cannot connect to redis ({target}); check redis.url"))?;
+    let store = Store::new(commands, &config.redis.prefix, config.node_id.clone());
+    let backplane: Arc<dyn Backplane> = backplane;
+    let cluster = Cluster::new(
+        config.node_id.clone(),
+        &config.redis.prefix,
+        backplane,
+        Some(store),
+        config.cluster.request_timeout,
+    );
+    cluster.subscribe(&cluster.channels().node(config.node_id.as_str()));
+    Ok(cluster)
+}

@@ -1,0 +1,186 @@
+//! Handles what other nodes publish: deliveries to local recipients, commands for local
+//! connections (answered with a reply), replies to our commands, and user-group changes.
+//! One task, in arrival order, so deliveries from one origin keep their order.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use bytestring::ByteString;
+use herald_proto::backplane::{
+    BackplaneMessage, Command, CommandOp, Delivery, ReplyOutcome, Target, UserGroupOp, decode,
+};
+use herald_proto::ids::{ConnectionId, HubName};
+use tokio::sync::mpsc;
+
+use super::Cluster;
+use crate::backplane::Incoming;
+use crate::hub::Hubs;
+use crate::hub::actor::{Exists, Membership};
+use crate::hub::registry::Scope;
+use crate::metrics::Metrics;
+use crate::session::close_reason::CloseReason;
+use crate::session::link::{Frame, Payload};
+
+/// Starts the router on the current runtime.
+pub fn spawn(cluster: Cluster, hubs: Hubs, incoming: mpsc::Receiver<Incoming>, metrics: Metrics) {
+    tokio::spawn(run(cluster, hubs, incoming, metrics));
+}
+
+async fn run(
+    cluster: Cluster,
+    hubs: Hubs,
+    mut incoming: mpsc::Receiver<Incoming>,
+    metrics: Metrics,
+) {
+    while let Some(message) = incoming.recv().await {
+        match decode(&message.payload) {
+            Ok(decoded) => handle(&cluster, &hubs, &metrics, decoded).await,
+            Err(error) => {
+                metrics.backplane_rejected();
+                tracing::warn!(channel = %message.channel, %error, "ignoring an undecodable backplane message");
+            }
+        }
+    }
+}
+
+async fn handle(cluster: &Cluster, hubs: &Hubs, metrics: &Metrics, message: BackplaneMessage) {
+    match message {
+        BackplaneMessage::Deliver(delivery) => {
+            if delivery.origin != cluster.node().as_str() {
+                metrics.backplane_delivery();
+                deliver(hubs, delivery).await;
+            }
+        }
+        BackplaneMessage::Command(command) => {
+            let origin = command.origin.clone();
+            let request_id = command.request_id;
+            let outcome = execute(hubs, command).await;
+            cluster.reply(&origin, request_id, outcome);
+        }
+        BackplaneMessage::Reply(reply) => cluster.complete(reply),
+        BackplaneMessage::UserGroups(change) => {
+            if change.origin == cluster.node().as_str() {
+                return;
+            }
+            let Ok(hub) = change.hub.parse::<HubName>() else {
+                return;
+            };
+            let Some(handle) = hubs.get(&hub) else { return };
+            let user = change.user;
+            let membership = match change.change {
+                UserGroupOp::Add {
+                    group,
+                    expires_at_ms,
+                } => match remaining(expires_at_ms) {
+                    Some(ttl) => Membership::AddUserToGroup { user, group, ttl },
+                    None => return,
+                },
+                UserGroupOp::Remove { group } => Membership::RemoveUserFromGroup { user, group },
+                UserGroupOp::RemoveAll => Membership::RemoveUserFromAllGroups { user },
+            };
+            let _ = handle.membership(membership).await;
+        }
+    }
+}
+
+/// Time left until `expires_at_ms`: `Some(None)` for no expiry, `None` when already expired.
+pub fn remaining(expires_at_ms: Option<u64>) -> Option<Option<Duration>> {
+    let Some(at) = expires_at_ms else {
+        return Some(None);
+    };
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    (at > now).then(|| Some(Duration::from_millis(at - now)))
+}
+
+async fn deliver(hubs: &Hubs, delivery: Delivery) {
+    let Ok(hub) = delivery.hub.parse::<HubName>() else {
+        return;
+    };
+    // A hub with no local connection has no recipients here.
+    let Some(handle) = hubs.get(&hub) else { return };
+    let scope = match delivery.target {
+        Target::All => Scope::All,
+        Target::User(user) => Scope::User(user),
+        Target::Group(group) => Scope::Group(group),
+        Target::Connection(id) => match id.parse() {
+            Ok(id) => Scope::Connection(id),
+            Err(_) => return,
+        },
+    };
+    let excluded: Vec<ConnectionId> = delivery
+        .excluded
+        .iter()
+        .filter_map(|id| id.parse().ok())
+        .collect();
+    let Ok(json) = ByteString::try_from(Bytes::from(delivery.json)) else {
+        tracing::warn!(origin = %delivery.origin, "ignoring a delivery whose JSON frame is not UTF-8");
+        return;
+    };
+    let payload = Payload {
+        json: Frame::Text(json),
+        msgpack: Frame::Binary(Bytes::from(delivery.msgpack)),
+    };
+    if let Err(error) = handle.deliver(scope, excluded, payload).await {
+        tracing::warn!(%error, "could not deliver a message from another node");
+    }
+}
+
+async fn execute(hubs: &Hubs, command: Command) -> ReplyOutcome {
+    let (Ok(hub), Ok(id)) = (
+        command.hub.parse::<HubName>(),
+        command.connection.parse::<ConnectionId>(),
+    ) else {
+        return ReplyOutcome::NotFound;
+    };
+    let Some(handle) = hubs.get(&hub) else {
+        return ReplyOutcome::NotFound;
+    };
+    let failed = |e: crate::hub::actor::HubStopped| ReplyOutcome::Failed {
+        message: e.to_string(),
+    };
+    let membership = |change| async { handle.membership(change).await };
+    match command.op {
+        CommandOp::AddToGroup { group } => {
+            match membership(Membership::AddToGroup { id, group }).await {
+                Ok(Ok(changed)) => ReplyOutcome::Done { changed },
+                Ok(Err(_)) => ReplyOutcome::NotFound,
+                Err(e) => failed(e),
+            }
+        }
+        CommandOp::RemoveFromGroup { group } => {
+            match membership(Membership::RemoveFromGroup { id, group }).await {
+                Ok(Ok(changed)) => ReplyOutcome::Done { changed },
+                Ok(Err(_)) => ReplyOutcome::NotFound,
+                Err(e) => failed(e),
+            }
+        }
+        CommandOp::RemoveFromAllGroups => {
+            match membership(Membership::RemoveFromAllGroups { id }).await {
+                Ok(Ok(changed)) => ReplyOutcome::Done { changed },
+                Ok(Err(_)) => ReplyOutcome::NotFound,
+                Err(e) => failed(e),
+            }
+        }
+        CommandOp::Close { reason } => {
+            match handle
+                .close(
+                    Scope::Connection(id),
+                    Vec::new(),
+                    CloseReason::ClosedByApplication(reason),
+                )
+                .await
+            {
+                Ok(0) => ReplyOutcome::NotFound,
+                Ok(_) => ReplyOutcome::Done { changed: true },
+                Err(e) => failed(e),
+            }
+        }
+        CommandOp::Exists => match handle.exists(Exists::Connection(id)).await {
+            Ok(true) => ReplyOutcome::Done { changed: false },
+            Ok(false) => ReplyOutcome::NotFound,
+            Err(e) => failed(e),
+        },
+    }
+}
