@@ -24,8 +24,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use herald_proto::backplane::{
-    BackplaneMessage, Channels, Command, CommandOp, Delivery, Reply, ReplyOutcome, Target,
-    UserGroupOp, UserGroupsChange, encode,
+    BackplaneMessage, Channels, CloseConnections, Command, CommandOp, Delivery, Reply,
+    ReplyOutcome, Target, UserGroupOp, UserGroupsChange, encode,
 };
 use herald_proto::ids::{ConnectionId, HubName, NodeId};
 use tokio::sync::watch;
@@ -143,6 +143,33 @@ impl Cluster {
             .publish(channel, Bytes::from(encode(message)));
     }
 
+    /// The target and channel that reach the recipients of `scope` on other nodes; `None`
+    /// when no other node can have any (standalone, or a connection of this node).
+    fn route(&self, hub: &HubName, scope: &Scope) -> Option<(Target, String)> {
+        if !self.is_clustered() {
+            return None;
+        }
+        let channels = &self.inner.channels;
+        Some(match scope {
+            Scope::All => (Target::All, channels.hub_all(hub.as_str())),
+            Scope::User(user) => (
+                Target::User(user.clone()),
+                channels.user(hub.as_str(), user),
+            ),
+            Scope::Group(group) => (
+                Target::Group(group.clone()),
+                channels.group(hub.as_str(), group),
+            ),
+            Scope::Connection(id) => {
+                let owner = id.owner().filter(|owner| owner != &self.inner.node)?;
+                (
+                    Target::Connection(id.to_string()),
+                    channels.node(owner.as_str()),
+                )
+            }
+        })
+    }
+
     /// Publishes a message for the recipients of `scope` on other nodes: one publish on the
     /// scope's channel (the owner's node channel for a connection). Local recipients are
     /// served by the caller without a round trip.
@@ -153,28 +180,8 @@ impl Cluster {
         excluded: &[ConnectionId],
         payload: &Payload,
     ) {
-        if !self.is_clustered() {
+        let Some((target, channel)) = self.route(hub, scope) else {
             return;
-        }
-        let (target, channel) = match scope {
-            Scope::All => (Target::All, self.inner.channels.hub_all(hub.as_str())),
-            Scope::User(user) => (
-                Target::User(user.clone()),
-                self.inner.channels.user(hub.as_str(), user),
-            ),
-            Scope::Group(group) => (
-                Target::Group(group.clone()),
-                self.inner.channels.group(hub.as_str(), group),
-            ),
-            Scope::Connection(id) => {
-                let Some(owner) = id.owner().filter(|owner| owner != &self.inner.node) else {
-                    return;
-                };
-                (
-                    Target::Connection(id.to_string()),
-                    self.inner.channels.node(owner.as_str()),
-                )
-            }
         };
         let delivery = Delivery {
             origin: self.inner.node.to_string(),
@@ -186,6 +193,27 @@ impl Cluster {
             msgpack: payload.msgpack.as_bytes().to_vec(),
         };
         self.publish(&channel, &BackplaneMessage::Deliver(delivery));
+    }
+
+    /// Asks the other nodes to close their connections of `scope`.
+    pub fn publish_close(
+        &self,
+        hub: &HubName,
+        scope: &Scope,
+        excluded: &[ConnectionId],
+        reason: &str,
+    ) {
+        let Some((target, channel)) = self.route(hub, scope) else {
+            return;
+        };
+        let close = CloseConnections {
+            origin: self.inner.node.to_string(),
+            hub: hub.to_string(),
+            target,
+            excluded: excluded.iter().map(ToString::to_string).collect(),
+            reason: reason.to_owned(),
+        };
+        self.publish(&channel, &BackplaneMessage::CloseConnections(close));
     }
 
     /// Asks the node owning `connection` to apply `op`, and waits for its answer.

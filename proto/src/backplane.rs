@@ -24,7 +24,7 @@ pub use codec::{CODEC_VERSION, MAX_MESSAGE_BYTES, decode, encode};
 pub use error::CodecError;
 pub use keys::Keys;
 pub use message::{
-    BackplaneMessage, Command, CommandOp, Delivery, Reply, ReplyOutcome, Target, UserGroupOp,
-    UserGroupsChange,
+    BackplaneMessage, CloseConnections, Command, CommandOp, Delivery, Reply, ReplyOutcome, Target,
+    UserGroupOp, UserGroupsChange,
 };
 pub use node_record::NodeRecord;

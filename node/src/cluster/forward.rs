@@ -34,6 +34,7 @@ pub async fn forward(
     req: &HttpRequest,
     payload: web::Payload,
     owner: &NodeId,
+    timeout: std::time::Duration,
 ) -> Result<HttpResponse, ApiError> {
     if req.headers().contains_key(FORWARDED_HEADER) {
         return Err(ApiError::not_found(
@@ -45,16 +46,26 @@ pub async fn forward(
             "no such connection on this node; negotiate again",
         ));
     };
-    let record = store
-        .node(owner.as_str())
-        .await
-        .map_err(|e| ApiError::unavailable(format!("cannot look up node {owner}: {e}")))?
-        .ok_or_else(|| {
+    let lookup = tokio::time::timeout(timeout, store.node(owner.as_str()));
+    let record = match lookup.await {
+        Ok(Ok(Some(record))) => record,
+        Ok(Ok(None)) => {
             metrics.forwarded("owner_gone");
-            ApiError::not_found(format!(
+            return Err(ApiError::not_found(format!(
                 "node {owner}, which owned this connection, is gone; negotiate again"
-            ))
-        })?;
+            )));
+        }
+        Ok(Err(e)) => {
+            return Err(ApiError::unavailable(format!(
+                "cannot look up node {owner}: {e}"
+            )));
+        }
+        Err(_) => {
+            return Err(ApiError::unavailable(format!(
+                "redis did not answer within {timeout:?} while looking up node {owner}; retry later"
+            )));
+        }
+    };
     let url = format!(
         "{}{}",
         record.url.trim_end_matches('/'),

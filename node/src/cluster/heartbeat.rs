@@ -37,7 +37,7 @@ pub fn spawn(
                 }
             }
             beats = beats.wrapping_add(1);
-            if beats % SWEEP_EVERY == 0 {
+            if beats.is_multiple_of(SWEEP_EVERY) {
                 sweep(&store).await;
             }
         }

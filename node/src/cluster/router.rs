@@ -58,6 +58,30 @@ async fn handle(cluster: &Cluster, hubs: &Hubs, metrics: &Metrics, message: Back
             cluster.reply(&origin, request_id, outcome);
         }
         BackplaneMessage::Reply(reply) => cluster.complete(reply),
+        BackplaneMessage::CloseConnections(close) => {
+            if close.origin == cluster.node().as_str() {
+                return;
+            }
+            let Ok(hub) = close.hub.parse::<HubName>() else {
+                return;
+            };
+            let Some(handle) = hubs.get(&hub) else { return };
+            let Some(scope) = scope_of(close.target) else {
+                return;
+            };
+            let excluded = close
+                .excluded
+                .iter()
+                .filter_map(|id| id.parse().ok())
+                .collect();
+            let _ = handle
+                .close(
+                    scope,
+                    excluded,
+                    CloseReason::ClosedByApplication(close.reason),
+                )
+                .await;
+        }
         BackplaneMessage::UserGroups(change) => {
             if change.origin == cluster.node().as_str() {
                 return;
@@ -94,20 +118,23 @@ pub fn remaining(expires_at_ms: Option<u64>) -> Option<Option<Duration>> {
     (at > now).then(|| Some(Duration::from_millis(at - now)))
 }
 
+fn scope_of(target: Target) -> Option<Scope> {
+    Some(match target {
+        Target::All => Scope::All,
+        Target::User(user) => Scope::User(user),
+        Target::Group(group) => Scope::Group(group),
+        Target::Connection(id) => Scope::Connection(id.parse().ok()?),
+    })
+}
+
 async fn deliver(hubs: &Hubs, delivery: Delivery) {
     let Ok(hub) = delivery.hub.parse::<HubName>() else {
         return;
     };
     // A hub with no local connection has no recipients here.
     let Some(handle) = hubs.get(&hub) else { return };
-    let scope = match delivery.target {
-        Target::All => Scope::All,
-        Target::User(user) => Scope::User(user),
-        Target::Group(group) => Scope::Group(group),
-        Target::Connection(id) => match id.parse() {
-            Ok(id) => Scope::Connection(id),
-            Err(_) => return,
-        },
+    let Some(scope) = scope_of(delivery.target) else {
+        return;
     };
     let excluded: Vec<ConnectionId> = delivery
         .excluded

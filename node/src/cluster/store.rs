@@ -84,9 +84,21 @@ impl Store {
     }
 
     async fn write_mirror(self, mut queue: mpsc::Receiver<MirrorOp>) {
+        // One warning per outage, not one per update.
+        let mut failing = false;
         while let Some(op) = queue.recv().await {
-            if let Err(error) = self.apply(&op).await {
-                tracing::warn!(%error, ?op, "could not update the cluster mirror in redis");
+            match self.apply(&op).await {
+                Ok(()) if failing => {
+                    tracing::info!("cluster mirror updates resumed");
+                    failing = false;
+                }
+                Ok(()) => {}
+                Err(error) => {
+                    if !failing {
+                        tracing::warn!(%error, ?op, "could not update the cluster mirror in redis; existence checks may be stale until it is back");
+                    }
+                    failing = true;
+                }
             }
         }
     }

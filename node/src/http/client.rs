@@ -100,6 +100,7 @@ async fn forward(
         req,
         payload,
         owner,
+        state.config.cluster.request_timeout,
     )
     .await
 }

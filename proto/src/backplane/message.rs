@@ -24,6 +24,24 @@ pub enum BackplaneMessage {
     /// A user's persistent group membership changed: nodes with connections of that user
     /// apply it.
     UserGroups(UserGroupsChange),
+    /// Close the local connections a target selects (REST `:closeConnections` for a hub, user
+    /// or group): published on the target's channel like a delivery.
+    CloseConnections(CloseConnections),
+}
+
+/// Connections to close on every node that has some.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CloseConnections {
+    /// The node that published it (it closes its own connections directly).
+    pub origin: String,
+    /// The hub.
+    pub hub: String,
+    /// Which connections.
+    pub target: Target,
+    /// Connection ids to leave open.
+    pub excluded: Vec<String>,
+    /// Why, for the clients' Close messages.
+    pub reason: String,
 }
 
 /// Frames to hand to the local connections a [`Target`] selects.

@@ -34,6 +34,20 @@ fn store_error(e: crate::cluster::store::StoreError) -> ApiError {
     ApiError::unavailable(format!("cluster state unavailable: {e}"))
 }
 
+/// Bounds a Redis call by `cluster.request_timeout`, so no REST call hangs while Redis is down.
+async fn timed<T>(
+    state: &AppState,
+    call: impl std::future::Future<Output = Result<T, crate::cluster::store::StoreError>>,
+) -> Result<T, ApiError> {
+    let limit = state.config.cluster.request_timeout;
+    match tokio::time::timeout(limit, call).await {
+        Ok(result) => result.map_err(store_error),
+        Err(_) => Err(ApiError::unavailable(format!(
+            "redis did not answer within {limit:?} (cluster.request_timeout); the cluster state is unavailable, retry later"
+        ))),
+    }
+}
+
 fn not_connected(id: &ConnectionId, hub: &HubName) -> ApiError {
     ApiError::not_found(format!("connection {id} is not connected to hub {hub}"))
 }
@@ -80,6 +94,9 @@ pub async fn close(
             .map(|_| 1);
     }
     let single = matches!(scope, Scope::Connection(_));
+    if !single {
+        state.cluster.publish_close(hub, &scope, &excluded, &reason);
+    }
     let closed = match state.hubs.get(hub) {
         Some(handle) => handle
             .close(scope, excluded, CloseReason::ClosedByApplication(reason))
@@ -147,31 +164,25 @@ pub async fn exists(state: &AppState, hub: &HubName, query: Exists) -> Result<bo
     let hub_name = hub.as_str();
     match query {
         Exists::Connection(id) => match id.owner() {
-            Some(owner) if &owner != state.cluster.node() => store
-                .connection_exists(owner.as_str(), hub_name, id.as_str())
+            Some(owner) if &owner != state.cluster.node() => {
+                timed(
+                    state,
+                    store.connection_exists(owner.as_str(), hub_name, id.as_str()),
+                )
                 .await
-                .map_err(store_error),
+            }
             _ => Ok(false),
         },
         Exists::User(user) => {
-            let (nodes, _) = store.nodes().await.map_err(store_error)?;
-            store
-                .user_exists(&nodes, hub_name, &user)
-                .await
-                .map_err(store_error)
+            let (nodes, _) = timed(state, store.nodes()).await?;
+            timed(state, store.user_exists(&nodes, hub_name, &user)).await
         }
         Exists::Group(group) => {
-            let (nodes, _) = store.nodes().await.map_err(store_error)?;
-            store
-                .group_exists(&nodes, hub_name, &group)
-                .await
-                .map_err(store_error)
+            let (nodes, _) = timed(state, store.nodes()).await?;
+            timed(state, store.group_exists(&nodes, hub_name, &group)).await
         }
         Exists::UserInGroup { user, group } => {
-            let groups = store
-                .user_groups(hub_name, &user)
-                .await
-                .map_err(store_error)?;
+            let groups = timed(state, store.user_groups(hub_name, &user)).await?;
             let now = now_ms();
             Ok(groups
                 .iter()
@@ -210,10 +221,11 @@ pub async fn user_groups(
         match &change {
             UserGroupChange::Add { group, ttl } => {
                 let expires = ttl.map(|t| now_ms() + t.as_millis() as u64);
-                store
-                    .add_user_group(hub.as_str(), user, group, expires)
-                    .await
-                    .map_err(store_error)?;
+                timed(
+                    state,
+                    store.add_user_group(hub.as_str(), user, group, expires),
+                )
+                .await?;
                 state.cluster.publish_user_groups(
                     hub,
                     user,
@@ -224,10 +236,7 @@ pub async fn user_groups(
                 );
             }
             UserGroupChange::Remove { group } => {
-                store
-                    .remove_user_group(hub.as_str(), user, group)
-                    .await
-                    .map_err(store_error)?;
+                timed(state, store.remove_user_group(hub.as_str(), user, group)).await?;
                 state.cluster.publish_user_groups(
                     hub,
                     user,
@@ -237,10 +246,7 @@ pub async fn user_groups(
                 );
             }
             UserGroupChange::RemoveAll => {
-                store
-                    .remove_user_all_groups(hub.as_str(), user)
-                    .await
-                    .map_err(store_error)?;
+                timed(state, store.remove_user_all_groups(hub.as_str(), user)).await?;
                 state
                     .cluster
                     .publish_user_groups(hub, user, UserGroupOp::RemoveAll);
