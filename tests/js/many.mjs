@@ -2,17 +2,22 @@
 //
 // Usage: node many.mjs '<json config>'
 //   config: { url, token?: string, target, expect: number,
-//             clients: [{ transport: "WebSockets"|"ServerSentEvents"|"LongPolling", count }, ...] }
+//             clients: [{ transport: "WebSockets"|"ServerSentEvents"|"LongPolling", count }, ...],
+//             automaticReconnect?: bool, skipNegotiation?: bool }
 //   Every connection records the first argument of each `target` message it receives.
+//   automaticReconnect: withAutomaticReconnect([0, 250, 500, 1000, 2000]).
 // Prints one JSON line per event on stdout:
 //   {"event":"connected","count":N}           once every connection is up
 //   {"event":"complete","index":i,"transport":...,"numbers":[...]}
 //                                             when connection i has received `expect` messages
 //   {"event":"count","index":i,"transport":...,"numbers":[...]}   per connection, on "report"
 //   {"event":"closed","index":i,"error":...}  a connection closed on its own
+//   {"event":"reconnecting","index":i,"error":...}  {"event":"reconnected","index":i,"connectionId":...}
+//   {"event":"ids","ids":[...]}               on "ids": every connection's current connection id
 //   {"event":"error","message":...}           a connection failed to start (then exit 1)
 //   {"event":"stopped","count":N}             after "stop": every connection stopped
-// Reads JSON command lines on stdin: {"cmd":"report"}, {"cmd":"stop"}. End of stdin stops.
+// Reads JSON command lines on stdin: {"cmd":"report"}, {"cmd":"ids"}, {"cmd":"stop"}.
+// End of stdin stops.
 
 import * as signalR from "@microsoft/signalr";
 import { createInterface } from "node:readline";
@@ -37,14 +42,20 @@ const clients = [];
 for (const group of config.clients ?? []) {
   for (let n = 0; n < group.count; n++) {
     const index = clients.length;
-    const options = { transport: signalR.HttpTransportType[group.transport] };
+    const options = {
+      transport: signalR.HttpTransportType[group.transport],
+      skipNegotiation: config.skipNegotiation === true,
+    };
     if (typeof config.token === "string") {
       options.accessTokenFactory = () => config.token;
     }
-    const connection = new signalR.HubConnectionBuilder()
+    let builder = new signalR.HubConnectionBuilder()
       .withUrl(config.url, options)
-      .configureLogging(signalR.LogLevel.Error)
-      .build();
+      .configureLogging(signalR.LogLevel.Error);
+    if (config.automaticReconnect === true) {
+      builder = builder.withAutomaticReconnect([0, 250, 500, 1000, 2000]);
+    }
+    const connection = builder.build();
     const client = { index, transport: group.transport, connection, numbers: [], stopping: false };
     connection.on(config.target, (number) => {
       client.numbers.push(number);
@@ -53,6 +64,10 @@ for (const group of config.clients ?? []) {
       }
       return undefined;
     });
+    connection.onreconnecting((error) => emit({ event: "reconnecting", index, error: errorText(error) }));
+    connection.onreconnected((connectionId) =>
+      emit({ event: "reconnected", index, connectionId: connectionId ?? null }),
+    );
     connection.onclose((error) => {
       if (!client.stopping) {
         emit({ event: "closed", index, error: errorText(error) });
@@ -104,6 +119,8 @@ input.on("line", (line) => {
     for (const client of clients) {
       emit({ event: "count", index: client.index, transport: client.transport, numbers: client.numbers });
     }
+  } else if (command.cmd === "ids") {
+    emit({ event: "ids", ids: clients.map((client) => client.connection.connectionId ?? null) });
   } else if (command.cmd === "stop") {
     stopAll();
   }

@@ -16,6 +16,11 @@ pub struct HeraldConfig {
     pub access_key: Option<String>,
     /// Extra `HERALD_*` variables, overriding the defaults.
     pub env: BTreeMap<String, String>,
+    /// The `herald` subcommand: `standalone` (the default) or `node` (cluster mode).
+    pub subcommand: String,
+    /// The `Endpoint=` of the connection string; `None` means [`Self::base_url`]. A cluster
+    /// shares one public endpoint, the audience base of every client and REST token.
+    pub endpoint: Option<String>,
 }
 
 impl Default for HeraldConfig {
@@ -35,7 +40,27 @@ impl HeraldConfig {
             admin_port: free_port(),
             access_key: Some(unique("key").repeat(2)),
             env,
+            subcommand: "standalone".to_owned(),
+            endpoint: None,
         }
+    }
+
+    /// Runs `herald <subcommand>` (`node` for a cluster node).
+    pub fn subcommand(mut self, subcommand: &str) -> Self {
+        self.subcommand = subcommand.to_owned();
+        self
+    }
+
+    /// Uses `endpoint` (e.g. `http://herald.test`) as the connection string's `Endpoint=`.
+    pub fn endpoint(mut self, endpoint: &str) -> Self {
+        self.endpoint = Some(endpoint.trim_end_matches('/').to_owned());
+        self
+    }
+
+    /// The public endpoint: the audience base of tokens (the `Endpoint=` of the connection
+    /// string, by default [`Self::base_url`]).
+    pub fn public_endpoint(&self) -> String {
+        self.endpoint.clone().unwrap_or_else(|| self.base_url())
     }
 
     /// Runs without a connection string: no tokens required.
@@ -72,9 +97,10 @@ impl HeraldConfig {
 
     /// The value of `HERALD_CONNECTION_STRING`, when an access key is set.
     pub fn connection_string(&self) -> Option<String> {
-        self.access_key
-            .as_ref()
-            .map(|key| format!("Endpoint={};AccessKey={key};Version=1.0;", self.base_url()))
+        self.access_key.as_ref().map(|key| {
+            let endpoint = self.public_endpoint();
+            format!("Endpoint={endpoint};AccessKey={key};Version=1.0;")
+        })
     }
 
     /// Every environment variable the process gets.

@@ -8,6 +8,15 @@ use serde_json::{Value, json};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+/// Options of every connection of a fleet.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FleetOptions {
+    /// `withAutomaticReconnect([0, 250, 500, 1000, 2000])`.
+    pub automatic_reconnect: bool,
+    /// `skipNegotiation` (WebSockets only).
+    pub skip_negotiation: bool,
+}
+
 /// The connections of a fleet and what each received.
 pub struct JsFleet {
     driver: Driver,
@@ -26,6 +35,27 @@ impl JsFleet {
         expect: usize,
         timeout: Duration,
     ) -> Self {
+        Self::connect_with(
+            url,
+            token,
+            groups,
+            target,
+            expect,
+            timeout,
+            FleetOptions::default(),
+        )
+    }
+
+    /// [`Self::connect`] with `options`.
+    pub fn connect_with(
+        url: &str,
+        token: Option<&str>,
+        groups: &[(Transport, usize)],
+        target: &str,
+        expect: usize,
+        timeout: Duration,
+        options: FleetOptions,
+    ) -> Self {
         let clients: Vec<Value> = groups
             .iter()
             .map(|(transport, count)| json!({"transport": transport.name(), "count": count}))
@@ -36,6 +66,8 @@ impl JsFleet {
             "target": target,
             "expect": expect,
             "clients": clients,
+            "automaticReconnect": options.automatic_reconnect,
+            "skipNegotiation": options.skip_negotiation,
         });
         let mut command = Command::new("node");
         command
@@ -109,6 +141,77 @@ impl JsFleet {
             }
         }
         lines.join("\n")
+    }
+
+    /// The numbers every connection received so far, by index.
+    pub fn numbers(&mut self) -> Vec<Vec<u64>> {
+        self.driver.command(&json!({"cmd": "report"}));
+        let mut numbers = vec![None; self.count];
+        while numbers.iter().any(Option::is_none) {
+            let event = self.driver.wait_for_event("count", Duration::from_secs(10));
+            let index = usize::try_from(event["index"].as_u64().expect("an index"))
+                .expect("index fits usize");
+            numbers[index] = Some(
+                event["numbers"]
+                    .as_array()
+                    .expect("numbers")
+                    .iter()
+                    .map(|n| n.as_u64().expect("a number"))
+                    .collect(),
+            );
+        }
+        numbers.into_iter().map(|n| n.expect("reported")).collect()
+    }
+
+    /// Every connection's current connection id, by index (`None` while reconnecting).
+    pub fn connection_ids(&mut self) -> Vec<Option<String>> {
+        self.driver.command(&json!({"cmd": "ids"}));
+        let event = self.driver.wait_for_event("ids", Duration::from_secs(10));
+        event["ids"]
+            .as_array()
+            .expect("ids")
+            .iter()
+            .map(|id| id.as_str().map(str::to_owned))
+            .collect()
+    }
+
+    /// Waits until each connection in `indices` reported `reconnected`, and returns the new
+    /// connection id of each, in the order of `indices`. Panics on a `closed` or `error` event,
+    /// and after `timeout` naming the connections still missing.
+    pub fn wait_reconnected(&mut self, indices: &[usize], timeout: Duration) -> Vec<String> {
+        let deadline = Instant::now() + timeout;
+        let mut ids: Vec<Option<String>> = vec![None; self.count];
+        while let Some(missing) = indices.iter().find(|i| ids[**i].is_none()) {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let Some(event) = self.driver.next_event(remaining) else {
+                panic!(
+                    "connection #{missing} (and maybe others) did not reconnect within {timeout:?}"
+                );
+            };
+            match event["event"].as_str() {
+                Some("reconnected") => {
+                    let index = usize::try_from(event["index"].as_u64().expect("an index"))
+                        .expect("index fits usize");
+                    ids[index] = Some(event["connectionId"].as_str().unwrap_or("").to_owned());
+                }
+                Some("closed" | "error") => panic!("a fleet connection failed: {event}"),
+                _ => {}
+            }
+        }
+        indices
+            .iter()
+            .map(|i| ids[*i].clone().expect("reconnected"))
+            .collect()
+    }
+
+    /// Every event of `kind` the driver printed so far (as consumed by the other methods).
+    pub fn events_of(&self, kind: &str) -> Vec<Value> {
+        self.driver
+            .seen()
+            .iter()
+            .filter(|e| e["event"] == kind)
+            .cloned()
+            .collect()
     }
 
     /// Stops every connection and waits for the driver to report it.

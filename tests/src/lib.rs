@@ -5,6 +5,7 @@
 //! the official SignalR clients driven as child processes ([`JsClient`], [`PyClient`]).
 
 pub mod binary;
+pub mod cluster_sandbox;
 pub mod config;
 pub mod driver;
 pub mod frames;
@@ -20,22 +21,29 @@ pub mod proxy;
 pub mod py_client;
 pub mod raw_http;
 pub mod raw_ws;
+pub mod redis_cluster;
+pub mod redis_server;
 pub mod rest;
+pub mod round_robin;
 pub mod smoke;
 pub mod token;
 pub mod upstream_server;
 pub mod wait;
 
+pub use cluster_sandbox::{ClusterBuilder, ClusterSandbox};
 pub use config::HeraldConfig;
 pub use driver::Driver;
 pub use http_connection::{EventStream, HttpConnection, PendingReply};
 pub use js_client::{JsClient, JsOptions, Protocol, Transport};
-pub use js_fleet::JsFleet;
+pub use js_fleet::{FleetOptions, JsFleet};
 pub use names::unique;
 pub use process::HeraldProcess;
 pub use proxy::TcpProxy;
 pub use py_client::PyClient;
 pub use raw_ws::{RawWs, WsFrame};
+pub use redis_cluster::RedisCluster;
+pub use redis_server::RedisServer;
 pub use rest::{Auth, Reply, Rest};
+pub use round_robin::RoundRobinProxy;
 pub use smoke::assert_serves_clients;
 pub use wait::{poll_until, wait_until};

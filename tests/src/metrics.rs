@@ -53,3 +53,23 @@ pub fn assert_connections_drop_to_zero(server: &crate::HeraldProcess, seconds: u
         server.admin_get("/metrics").1
     );
 }
+
+/// The sum of every sample of the metric named exactly `name` (any labels), counters included;
+/// 0 when there is none.
+pub fn sum_of(exposition: &str, name: &str) -> f64 {
+    exposition
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| {
+            let rest = line.strip_prefix(name)?;
+            let value = if rest.starts_with('{') {
+                &rest[rest.rfind('}')? + 1..]
+            } else if rest.starts_with(' ') {
+                rest
+            } else {
+                return None;
+            };
+            value.split_whitespace().next()?.parse::<f64>().ok()
+        })
+        .sum()
+}

@@ -1,4 +1,4 @@
-//! One running `herald standalone` process, killed when dropped.
+//! One running `herald standalone` (or `herald node`) process, killed when dropped.
 
 use crate::binary::herald_binary;
 use crate::config::HeraldConfig;
@@ -24,13 +24,14 @@ pub struct HeraldProcess {
 }
 
 impl HeraldProcess {
-    /// Spawns `herald standalone` with the environment of `config`, stderr to a log file.
+    /// Spawns `herald <config.subcommand>` with the environment of `config`, stderr to a log
+    /// file.
     pub fn spawn(config: HeraldConfig) -> Self {
         let dir = tempfile::tempdir().expect("temporary directory for the herald log");
         let log_path = dir.path().join("herald.stderr.log");
         let log = File::create(&log_path).expect("create the herald log file");
         let mut command = Command::new(herald_binary());
-        command.arg("standalone");
+        command.arg(&config.subcommand);
         for (name, _) in std::env::vars() {
             if name.starts_with("HERALD_") {
                 command.env_remove(name);
@@ -94,12 +95,13 @@ impl HeraldProcess {
     /// A valid client token for `hub` and `user` (`None` in anonymous mode).
     pub fn client_token(&self, hub: &str, user: &str) -> Option<String> {
         self.access_key()
-            .map(|key| token::client_token(key, &self.base_url(), hub, Some(user)))
+            .map(|key| token::client_token(key, &self.config.public_endpoint(), hub, Some(user)))
     }
 
     /// A REST client that signs its requests with this process's access key.
     pub fn rest(&self) -> Rest {
         Rest::new(&self.base_url(), self.config.access_key.clone())
+            .with_audience_base(&self.config.public_endpoint())
     }
 
     /// Status and body of `GET <admin><path>`.

@@ -62,6 +62,8 @@ impl Reply {
 /// A REST client for one herald process.
 pub struct Rest {
     base_url: String,
+    /// The base of token audiences: `base_url` unless the server has another public endpoint.
+    audience_base: String,
     access_key: Option<String>,
     agent: Agent,
 }
@@ -76,9 +78,19 @@ impl Rest {
             .build();
         Self {
             base_url: base_url.trim_end_matches('/').to_owned(),
+            audience_base: base_url.trim_end_matches('/').to_owned(),
             access_key,
             agent: Agent::new_with_config(config),
         }
+    }
+
+    /// Signs tokens for `<audience_base><path>` instead of the request URL: a cluster node
+    /// checks the audience against the cluster's public endpoint, not its own address.
+    pub fn with_audience_base(mut self, audience_base: &str) -> Self {
+        audience_base
+            .trim_end_matches('/')
+            .clone_into(&mut self.audience_base);
+        self
     }
 
     /// `<base url><path_and_query>`.
@@ -102,7 +114,8 @@ impl Rest {
         match auth {
             Auth::Valid => {
                 if let Some(key) = &self.access_key {
-                    let bearer = token::rest_token(key, &url);
+                    let audience = format!("{}{path_and_query}", self.audience_base);
+                    let bearer = token::rest_token(key, &audience);
                     builder = builder.header("Authorization", format!("Bearer {bearer}"));
                 }
             }
