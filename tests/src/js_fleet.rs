@@ -5,6 +5,7 @@ use crate::binary::crate_dir;
 use crate::driver::Driver;
 use crate::js_client::Transport;
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -175,33 +176,41 @@ impl JsFleet {
             .collect()
     }
 
-    /// Waits until each connection in `indices` reported `reconnected`, and returns the new
-    /// connection id of each, in the order of `indices`. Panics on a `closed` or `error` event,
-    /// and after `timeout` naming the connections still missing.
-    pub fn wait_reconnected(&mut self, indices: &[usize], timeout: Duration) -> Vec<String> {
+    /// Waits until `count` distinct connections reported `reconnected` (counting those that
+    /// already did), and returns their indices with the connection id each reported (`None`
+    /// without negotiation). Panics on a `closed` or `error` event, and after `timeout`.
+    pub fn wait_reconnected(
+        &mut self,
+        count: usize,
+        timeout: Duration,
+    ) -> BTreeMap<usize, Option<String>> {
         let deadline = Instant::now() + timeout;
-        let mut ids: Vec<Option<String>> = vec![None; self.count];
-        while let Some(missing) = indices.iter().find(|i| ids[**i].is_none()) {
+        let mut reconnected = BTreeMap::new();
+        for event in self.events_of("reconnected") {
+            Self::record_reconnected(&event, &mut reconnected);
+        }
+        while reconnected.len() < count {
             let remaining = deadline.saturating_duration_since(Instant::now());
             let Some(event) = self.driver.next_event(remaining) else {
                 panic!(
-                    "connection #{missing} (and maybe others) did not reconnect within {timeout:?}"
+                    "{} of {count} connections reconnected within {timeout:?}: {:?}",
+                    reconnected.len(),
+                    reconnected.keys()
                 );
             };
             match event["event"].as_str() {
-                Some("reconnected") => {
-                    let index = usize::try_from(event["index"].as_u64().expect("an index"))
-                        .expect("index fits usize");
-                    ids[index] = Some(event["connectionId"].as_str().unwrap_or("").to_owned());
-                }
+                Some("reconnected") => Self::record_reconnected(&event, &mut reconnected),
                 Some("closed" | "error") => panic!("a fleet connection failed: {event}"),
                 _ => {}
             }
         }
-        indices
-            .iter()
-            .map(|i| ids[*i].clone().expect("reconnected"))
-            .collect()
+        reconnected
+    }
+
+    fn record_reconnected(event: &Value, into: &mut BTreeMap<usize, Option<String>>) {
+        let index =
+            usize::try_from(event["index"].as_u64().expect("an index")).expect("index fits usize");
+        into.insert(index, event["connectionId"].as_str().map(str::to_owned));
     }
 
     /// Every event of `kind` the driver printed so far (as consumed by the other methods).

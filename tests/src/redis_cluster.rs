@@ -1,0 +1,216 @@
+//! A Redis Cluster of three masters and three replicas on loopback ports: created with
+//! `redis-cli --cluster create`, waited on until every node reports `cluster_state:ok`, with
+//! helpers to find the master serving a slot and to kill it.
+
+use crate::ports::free_port;
+use crate::redis_server::{RedisServer, cli_at};
+use crate::wait::{deadline_in, wait_until};
+use std::process::{Command, Stdio};
+
+/// Masters plus replicas.
+const SERVERS: usize = 6;
+/// `cluster-node-timeout` in milliseconds: how long a master may be unreachable before its
+/// replica takes over.
+pub const NODE_TIMEOUT_MS: u64 = 3000;
+/// How long the cluster may take to form.
+const FORM_TIMEOUT_SECONDS: u64 = 30;
+
+/// One line of `CLUSTER NODES`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterNode {
+    /// The node id.
+    pub id: String,
+    /// The client port.
+    pub port: u16,
+    /// `master` or `slave`, as flagged.
+    pub is_master: bool,
+    /// Whether the node is flagged `fail` or `fail?`.
+    pub failing: bool,
+    /// Slot ranges served (masters only), inclusive.
+    pub slots: Vec<(u16, u16)>,
+}
+
+/// Six redis-servers in cluster mode, killed when dropped.
+pub struct RedisCluster {
+    servers: Vec<RedisServer>,
+}
+
+impl RedisCluster {
+    /// Starts six servers, joins them into three masters with one replica each, and waits
+    /// until every node reports `cluster_state:ok`.
+    pub fn start() -> Self {
+        let servers: Vec<RedisServer> = (0..SERVERS)
+            .map(|_| {
+                let port = free_port();
+                // The bus port defaults to port + 10000, which may be past 65535 or taken.
+                let args = [
+                    "--cluster-enabled".to_owned(),
+                    "yes".to_owned(),
+                    "--cluster-config-file".to_owned(),
+                    format!("nodes-{port}.conf"),
+                    "--cluster-node-timeout".to_owned(),
+                    NODE_TIMEOUT_MS.to_string(),
+                    "--cluster-port".to_owned(),
+                    free_port().to_string(),
+                    // Replicas sync at once: a replica that never synced cannot take over.
+                    "--repl-diskless-sync-delay".to_owned(),
+                    "0".to_owned(),
+                ];
+                RedisServer::start_with(port, &args)
+            })
+            .collect();
+        let addresses: Vec<String> = servers.iter().map(RedisServer::address).collect();
+        let output = Command::new("/usr/bin/redis-cli")
+            .args(["--cluster", "create"])
+            .args(&addresses)
+            .args(["--cluster-replicas", "1", "--cluster-yes"])
+            .stdin(Stdio::null())
+            .output()
+            .expect("run redis-cli --cluster create");
+        assert!(
+            output.status.success(),
+            "redis-cli --cluster create failed: {}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let cluster = Self { servers };
+        let formed = wait_until(deadline_in(FORM_TIMEOUT_SECONDS), || {
+            cluster.servers.iter().all(|s| cluster_ok(s.port()))
+                && cluster.nodes().is_some_and(|nodes| {
+                    let masters = nodes.iter().filter(|n| n.is_master).count();
+                    masters == 3
+                        && nodes
+                            .iter()
+                            .filter(|n| !n.is_master)
+                            .all(|n| replica_in_sync(n.port))
+                })
+        });
+        assert!(
+            formed,
+            "the Redis Cluster did not reach cluster_state:ok with every replica in sync"
+        );
+        cluster
+    }
+
+    /// `redis+cluster://127.0.0.1:p1,127.0.0.1:p2,...` listing every server.
+    pub fn url(&self) -> String {
+        let addresses: Vec<String> = self.servers.iter().map(RedisServer::address).collect();
+        format!("redis+cluster://{}", addresses.join(","))
+    }
+
+    /// The port of a running server, to ask cluster questions.
+    fn any_running_port(&self) -> u16 {
+        self.servers
+            .iter()
+            .find(|s| s.is_running())
+            .expect("a running cluster node")
+            .port()
+    }
+
+    /// `CLUSTER KEYSLOT <key>`.
+    pub fn keyslot(&self, key: &str) -> u16 {
+        cli_at(self.any_running_port(), &["CLUSTER", "KEYSLOT", key])
+            .expect("CLUSTER KEYSLOT")
+            .parse()
+            .expect("a slot number")
+    }
+
+    /// `CLUSTER NODES` as seen by a running server; `None` when it cannot be read.
+    pub fn nodes(&self) -> Option<Vec<ClusterNode>> {
+        let text = cli_at(self.any_running_port(), &["CLUSTER", "NODES"])?;
+        Some(text.lines().filter_map(parse_node).collect())
+    }
+
+    /// The port of the healthy master serving `slot`, if the cluster currently agrees on one.
+    pub fn master_of_slot(&self, slot: u16) -> Option<u16> {
+        self.nodes()?
+            .into_iter()
+            .find(|n| {
+                n.is_master && !n.failing && n.slots.iter().any(|(a, b)| (*a..=*b).contains(&slot))
+            })
+            .map(|n| n.port)
+    }
+
+    /// Kills (SIGKILL) the server listening on `port`.
+    pub fn kill_port(&mut self, port: u16) {
+        let server = self
+            .servers
+            .iter_mut()
+            .find(|s| s.port() == port)
+            .unwrap_or_else(|| panic!("no cluster server on port {port}"));
+        server.kill();
+    }
+
+    /// Whether every running server reports `cluster_state:ok`.
+    pub fn all_running_ok(&self) -> bool {
+        self.servers
+            .iter()
+            .filter(|s| s.is_running())
+            .all(|s| cluster_ok(s.port()))
+    }
+}
+
+/// Whether the server on `port` reports `cluster_state:ok`.
+fn cluster_ok(port: u16) -> bool {
+    cli_at(port, &["CLUSTER", "INFO"])
+        .is_some_and(|info| info.lines().any(|line| line.trim() == "cluster_state:ok"))
+}
+
+/// Whether the replica on `port` has its replication link to its master up.
+fn replica_in_sync(port: u16) -> bool {
+    cli_at(port, &["INFO", "replication"]).is_some_and(|info| {
+        info.lines()
+            .any(|line| line.trim() == "master_link_status:up")
+    })
+}
+
+/// Parses `<id> <ip:port@cport> <flags> <master> <ping> <pong> <epoch> <link> <slot>...`.
+fn parse_node(line: &str) -> Option<ClusterNode> {
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    if fields.len() < 8 {
+        return None;
+    }
+    let port = fields[1]
+        .split('@')
+        .next()?
+        .rsplit(':')
+        .next()?
+        .parse()
+        .ok()?;
+    let flags: Vec<&str> = fields[2].split(',').collect();
+    let slots = fields[8..]
+        .iter()
+        .filter(|s| !s.starts_with('['))
+        .filter_map(|s| match s.split_once('-') {
+            Some((a, b)) => Some((a.parse().ok()?, b.parse().ok()?)),
+            None => s.parse().ok().map(|a| (a, a)),
+        })
+        .collect();
+    Some(ClusterNode {
+        id: fields[0].to_owned(),
+        port,
+        is_master: flags.contains(&"master"),
+        failing: flags.iter().any(|f| *f == "fail" || *f == "fail?"),
+        slots,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_node;
+
+    #[test]
+    fn parses_cluster_nodes_lines() {
+        let master = parse_node(
+            "07c3 127.0.0.1:30004@31004,hostname master,myself - 0 0 1 connected 0-5460 7000",
+        )
+        .expect("a node");
+        assert_eq!(master.port, 30004);
+        assert!(master.is_master && !master.failing);
+        assert_eq!(master.slots, vec![(0, 5460), (7000, 7000)]);
+        let replica = parse_node("e7d1 127.0.0.1:30005@31005 slave,fail 07c3 0 0 1 disconnected")
+            .expect("a node");
+        assert!(!replica.is_master && replica.failing);
+        assert!(replica.slots.is_empty());
+    }
+}
