@@ -47,6 +47,10 @@ pub(super) struct Supervisor {
     pub shown: String,
 }
 
+/// How long publishes buffered during an outage wait after the link is back: longer than the
+/// longest reconnect backoff, so the other nodes have resubscribed when they are sent.
+const RECOVERY_SETTLE: Duration = Duration::from_millis(super::backoff::MAX_DELAY.as_millis() as u64 + 500);
+
 impl Supervisor {
     /// Runs until closing; the shared `closing` cell is the only way to stop it.
     pub(super) async fn run(mut self) {
@@ -87,6 +91,21 @@ impl Supervisor {
                         );
                     } else {
                         tracing::info!(target = %self.shown, channels = applied.len(), "redis backplane connected");
+                    }
+                    if ever_up && flushed > 0 {
+                        // Redis drops a publish nobody is subscribed to. Other nodes come back
+                        // on the same backoff schedule: give them time to resubscribe before
+                        // the outage's publishes go out (new ones queue behind, in order).
+                        tracing::info!(
+                            target = %self.shown,
+                            buffered = flushed,
+                            settle = %humantime::format_duration(RECOVERY_SETTLE),
+                            "waiting for the other nodes to resubscribe before flushing",
+                        );
+                        tokio::select! {
+                            () = tokio::time::sleep(RECOVERY_SETTLE) => {}
+                            _ = closing.wait_for(|closing| *closing) => {}
+                        }
                     }
                     ever_up = true;
                     attempt = 0;
