@@ -49,7 +49,8 @@ pub(super) struct Supervisor {
 
 /// How long publishes buffered during an outage wait after the link is back: longer than the
 /// longest reconnect backoff, so the other nodes have resubscribed when they are sent.
-const RECOVERY_SETTLE: Duration = Duration::from_millis(super::backoff::MAX_DELAY.as_millis() as u64 + 500);
+const RECOVERY_SETTLE: Duration =
+    Duration::from_millis(super::backoff::MAX_DELAY.as_millis() as u64 + 500);
 
 impl Supervisor {
     /// Runs until closing; the shared `closing` cell is the only way to stop it.
