@@ -8,7 +8,7 @@
 //!   and resubscribed after any disconnect, publishes buffered during outages.
 //!
 //! The backplane moves opaque bytes; what they mean (the envelope) is in
-//! `herald_proto::backplane`, and who handles them is [`router`].
+//! `herald_proto::backplane`, and who handles them is [`crate::cluster::router`].
 
 pub mod in_process;
 pub mod redis;
