@@ -4,6 +4,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
+use herald_proto::backplane::NodeRecord;
 use herald_proto::ids::NodeId;
 
 use super::Cluster;
@@ -36,36 +37,7 @@ pub async fn forward(
     owner: &NodeId,
     timeout: std::time::Duration,
 ) -> Result<HttpResponse, ApiError> {
-    if req.headers().contains_key(FORWARDED_HEADER) {
-        return Err(ApiError::not_found(
-            "no such connection on the node its id names; negotiate again",
-        ));
-    }
-    let Some(store) = cluster.store() else {
-        return Err(ApiError::not_found(
-            "no such connection on this node; negotiate again",
-        ));
-    };
-    let lookup = tokio::time::timeout(timeout, store.node(owner.as_str()));
-    let record = match lookup.await {
-        Ok(Ok(Some(record))) => record,
-        Ok(Ok(None)) => {
-            metrics.forwarded("owner_gone");
-            return Err(ApiError::not_found(format!(
-                "node {owner}, which owned this connection, is gone; negotiate again"
-            )));
-        }
-        Ok(Err(e)) => {
-            return Err(ApiError::unavailable(format!(
-                "cannot look up node {owner}: {e}"
-            )));
-        }
-        Err(_) => {
-            return Err(ApiError::unavailable(format!(
-                "redis did not answer within {timeout:?} while looking up node {owner}; retry later"
-            )));
-        }
-    };
+    let record = locate(cluster, metrics, req, owner, timeout).await?;
     let url = format!(
         "{}{}",
         record.url.trim_end_matches('/'),
@@ -106,4 +78,45 @@ pub async fn forward(
         .bytes_stream()
         .map(|chunk| chunk.map_err(actix_web::error::ErrorBadGateway));
     Ok(answer.streaming(body))
+}
+
+/// Finds the owner's registry record (never for a request that was forwarded already).
+pub async fn locate(
+    cluster: &Cluster,
+    metrics: &Metrics,
+    req: &HttpRequest,
+    owner: &NodeId,
+    timeout: std::time::Duration,
+) -> Result<NodeRecord, ApiError> {
+    if req.headers().contains_key(FORWARDED_HEADER) {
+        return Err(ApiError::not_found(
+            "no such connection on the node its id names; negotiate again",
+        ));
+    }
+    let Some(store) = cluster.store() else {
+        return Err(ApiError::not_found(
+            "no such connection on this node; negotiate again",
+        ));
+    };
+    let lookup = tokio::time::timeout(timeout, store.node(owner.as_str()));
+    let record = match lookup.await {
+        Ok(Ok(Some(record))) => record,
+        Ok(Ok(None)) => {
+            metrics.forwarded("owner_gone");
+            return Err(ApiError::not_found(format!(
+                "node {owner}, which owned this connection, is gone; negotiate again"
+            )));
+        }
+        Ok(Err(e)) => {
+            return Err(ApiError::unavailable(format!(
+                "cannot look up node {owner}: {e}"
+            )));
+        }
+        Err(_) => {
+            return Err(ApiError::unavailable(format!(
+                "redis did not answer within {timeout:?} while looking up node {owner}; retry later"
+            )));
+        }
+    };
+    Ok(record)
 }

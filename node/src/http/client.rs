@@ -105,6 +105,59 @@ async fn forward(
     .await
 }
 
+/// Carries a WebSocket for a connection of another node to that node.
+async fn proxy_websocket(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+    owner: &NodeId,
+) -> Result<HttpResponse, ApiError> {
+    use crate::cluster::forward::{FORWARDED_HEADER, locate};
+    let timeout = state.config.cluster.request_timeout;
+    let record = locate(&state.cluster, &state.metrics, req, owner, timeout).await?;
+    let base = record.url.trim_end_matches('/');
+    let base = base
+        .replacen("https://", "wss://", 1)
+        .replacen("http://", "ws://", 1);
+    let url = format!(
+        "{base}{}",
+        req.uri().path_and_query().map_or("/", |p| p.as_str())
+    );
+    let mut headers = vec![(
+        FORWARDED_HEADER.to_owned(),
+        state.cluster.node().to_string(),
+    )];
+    if let Some(value) = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        headers.push(("authorization".to_owned(), value.to_owned()));
+    }
+    match websocket::start_proxy(
+        req,
+        payload,
+        &url,
+        headers,
+        state.config.client.max_message_size,
+    )
+    .await
+    {
+        Ok(response) => {
+            state.metrics.forwarded("ok");
+            Ok(response)
+        }
+        Err(message) => {
+            state.metrics.forwarded("error");
+            Err(ApiError::new(
+                actix_web::http::StatusCode::BAD_GATEWAY,
+                "ForwardFailed",
+                format!("node {owner}: {message}"),
+            ))
+        }
+    }
+}
+
 fn claim_error(e: ClaimError) -> ApiError {
     ApiError::not_found(e.to_string())
 }
@@ -228,7 +281,7 @@ async fn connect(
 ) -> Result<HttpResponse, ApiError> {
     let hub = hub_of(&req, &state)?;
     if websocket::is_upgrade(&req) {
-        return connect_websocket(&req, payload, &state, hub);
+        return connect_websocket(&req, payload, &state, hub).await;
     }
     let token = connection_token(&req)?;
     if let Some(owner) = elsewhere(&state, &token) {
@@ -256,22 +309,21 @@ async fn connect(
     }
 }
 
-fn connect_websocket(
+async fn connect_websocket(
     req: &HttpRequest,
     payload: web::Payload,
     state: &AppState,
     hub: HubName,
 ) -> Result<HttpResponse, ApiError> {
     require_transport(state, TransportType::WebSockets)?;
+    if let Some(owner) =
+        query_value(req.query_string(), "id").and_then(|token| elsewhere(state, &token))
+    {
+        return proxy_websocket(req, payload, state, &owner).await;
+    }
     let identity = identify(req, state, &hub)?;
     let (session, reconnect) = match query_value(req.query_string(), "id") {
         Some(token) => {
-            if let Some(owner) = elsewhere(state, &token) {
-                return Err(ApiError::not_found(format!(
-                    "this connection belongs to node {owner}; a WebSocket must reach that node (route by the \
-                     connection, or connect with skipNegotiation); other transports are forwarded"
-                )));
-            }
             let opened = open(req, state, &hub, &token).map_err(claim_error)?;
             if !opened.created && !opened.negotiated.stateful {
                 return Err(ApiError::conflict(

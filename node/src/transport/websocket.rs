@@ -263,3 +263,140 @@ impl Handler<TransportCommand> for WsTransport {
         }
     }
 }
+
+/// A WebSocket whose connection belongs to another node: its frames are carried both ways over
+/// a WebSocket to that node, so clients need no sticky sessions.
+pub struct WsProxy {
+    /// Frames for the owner node, written by a task that owns the sending half.
+    to_owner: tokio::sync::mpsc::Sender<ws::Message>,
+    /// Frames from the owner node, until the actor starts reading them.
+    from_owner: Option<OwnerFrames>,
+}
+
+/// Frames queued towards the owner before the client is paused.
+const PROXY_QUEUE_CAPACITY: usize = 256;
+
+/// Opens a WebSocket to `url` on the owner node (with `headers`), upgrades the client's request
+/// and joins the two. Fails with the owner's refusal (e.g. 404) when it does not take the
+/// connection.
+pub async fn start_proxy(
+    req: &HttpRequest,
+    payload: web::Payload,
+    url: &str,
+    headers: Vec<(String, String)>,
+    max_message_size: usize,
+) -> Result<HttpResponse, String> {
+    use futures_util::{SinkExt, StreamExt};
+    let mut request = awc::Client::new()
+        .ws(url)
+        .max_frame_size(max_message_size.saturating_mul(2).max(64 * 1024));
+    for (name, value) in headers {
+        request = request.header(name, value);
+    }
+    let (response, framed) = request
+        .connect()
+        .await
+        .map_err(|e| format!("the owning node refused the WebSocket: {e}"))?;
+    if response.status() != actix_web::http::StatusCode::SWITCHING_PROTOCOLS {
+        return Err(format!("the owning node answered {}", response.status()));
+    }
+    let (mut sink, stream) = framed.split();
+    let (to_owner, mut queue) = tokio::sync::mpsc::channel::<ws::Message>(PROXY_QUEUE_CAPACITY);
+    actix_web::rt::spawn(async move {
+        while let Some(message) = queue.recv().await {
+            let closing = matches!(message, ws::Message::Close(_));
+            if sink.send(message).await.is_err() || closing {
+                break;
+            }
+        }
+        let _ = sink.close().await;
+    });
+    let frame_size = max_message_size.saturating_mul(2).max(64 * 1024);
+    let proxy = WsProxy {
+        to_owner,
+        from_owner: Some(Box::pin(stream)),
+    };
+    ws::WsResponseBuilder::new(proxy, req, payload)
+        .frame_size(frame_size)
+        .start()
+        .map_err(|e| format!("websocket upgrade failed: {e}"))
+}
+
+type OwnerFrames = std::pin::Pin<
+    Box<
+        dyn futures_util::Stream<
+                Item = Result<actix_http::ws::Frame, actix_http::ws::ProtocolError>,
+            >,
+    >,
+>;
+
+impl WsProxy {
+    fn to_owner(&mut self, message: ws::Message, ctx: &mut ws::WebsocketContext<Self>) {
+        let send = self.to_owner.clone();
+        // Waiting here pauses reading from the client while the owner is slow: bounded memory.
+        ctx.wait(
+            async move { send.send(message).await.is_ok() }
+                .into_actor(self)
+                .map(|sent, _, ctx| {
+                    if !sent {
+                        ctx.stop();
+                    }
+                }),
+        );
+    }
+}
+
+impl Actor for WsProxy {
+    type Context = ws::WebsocketContext<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        if let Some(frames) = self.from_owner.take() {
+            ctx.add_stream(frames);
+        }
+    }
+}
+
+impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for WsProxy {
+    fn handle(&mut self, msg: Result<ws::Message, ws::ProtocolError>, ctx: &mut Self::Context) {
+        match msg {
+            Ok(ws::Message::Close(reason)) => {
+                self.to_owner(ws::Message::Close(reason), ctx);
+                ctx.close(None);
+                ctx.stop();
+            }
+            Ok(ws::Message::Nop) => {}
+            Ok(message) => self.to_owner(message, ctx),
+            Err(_) => ctx.stop(),
+        }
+    }
+}
+
+impl StreamHandler<Result<actix_http::ws::Frame, actix_http::ws::ProtocolError>> for WsProxy {
+    fn handle(
+        &mut self,
+        frame: Result<actix_http::ws::Frame, actix_http::ws::ProtocolError>,
+        ctx: &mut Self::Context,
+    ) {
+        use actix_http::ws::Frame;
+        match frame {
+            Ok(Frame::Text(bytes)) => match bytestring::ByteString::try_from(bytes) {
+                Ok(text) => ctx.text(text),
+                Err(_) => ctx.stop(),
+            },
+            Ok(Frame::Binary(bytes)) => ctx.binary(bytes),
+            Ok(Frame::Continuation(item)) => ctx.write_raw(ws::Message::Continuation(item)),
+            Ok(Frame::Ping(payload)) => self.to_owner(ws::Message::Pong(payload), ctx),
+            Ok(Frame::Pong(_)) => {}
+            Ok(Frame::Close(reason)) => {
+                ctx.close(reason);
+                ctx.stop();
+            }
+            Err(_) => ctx.stop(),
+        }
+    }
+
+    fn finished(&mut self, ctx: &mut Self::Context) {
+        ctx.close(None);
+        ctx.stop();
+    }
+}
