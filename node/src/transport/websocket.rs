@@ -331,7 +331,7 @@ type OwnerFrames = std::pin::Pin<
 >;
 
 impl WsProxy {
-    fn to_owner(&mut self, message: ws::Message, ctx: &mut ws::WebsocketContext<Self>) {
+    fn send_to_owner(&mut self, message: ws::Message, ctx: &mut ws::WebsocketContext<Self>) {
         let send = self.to_owner.clone();
         // Waiting here pauses reading from the client while the owner is slow: bounded memory.
         ctx.wait(
@@ -360,12 +360,12 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for WsProxy {
     fn handle(&mut self, msg: Result<ws::Message, ws::ProtocolError>, ctx: &mut Self::Context) {
         match msg {
             Ok(ws::Message::Close(reason)) => {
-                self.to_owner(ws::Message::Close(reason), ctx);
+                self.send_to_owner(ws::Message::Close(reason), ctx);
                 ctx.close(None);
                 ctx.stop();
             }
             Ok(ws::Message::Nop) => {}
-            Ok(message) => self.to_owner(message, ctx),
+            Ok(message) => self.send_to_owner(message, ctx),
             Err(_) => ctx.stop(),
         }
     }
@@ -385,7 +385,7 @@ impl StreamHandler<Result<actix_http::ws::Frame, actix_http::ws::ProtocolError>>
             },
             Ok(Frame::Binary(bytes)) => ctx.binary(bytes),
             Ok(Frame::Continuation(item)) => ctx.write_raw(ws::Message::Continuation(item)),
-            Ok(Frame::Ping(payload)) => self.to_owner(ws::Message::Pong(payload), ctx),
+            Ok(Frame::Ping(payload)) => self.send_to_owner(ws::Message::Pong(payload), ctx),
             Ok(Frame::Pong(_)) => {}
             Ok(Frame::Close(reason)) => {
                 ctx.close(reason);
