@@ -48,7 +48,9 @@ impl CloseReason {
     /// The error text for the SignalR Close message; `None` for a normal close.
     pub fn client_error(&self) -> Option<String> {
         match self {
-            Self::ClientClosed | Self::TransportClosed => None,
+            // A shutdown is not the client's error: `allowReconnect` alone sends it elsewhere,
+            // and the official clients report no error for it.
+            Self::ClientClosed | Self::TransportClosed | Self::ServerShutdown => None,
             Self::ClosedByApplication(reason) if reason.is_empty() => None,
             _ => Some(self.to_string()),
         }
