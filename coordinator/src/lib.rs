@@ -1,1 +1,15 @@
-//! Herald coordinator.
+//! Herald coordinator: assigns change-feed leases (one per feed partition) to live nodes.
+//!
+//! The pieces, from the inside out: a pure balancer that plans moves from (leases, live
+//! nodes); leader election among coordinators with a fencing token; and the lease table in
+//! Redis whose writes are compare-and-set on the lease epoch (and, for assignments, on the
+//! leader's token), so neither a deposed leader nor a paused former owner can overwrite newer
+//! state. The actor that runs them and the node-side feed readers are the next step.
+//!
+//! - [`balancer`]: the pure lease balancer, which live node owns which lease.
+//! - [`lease_store`]: leases in Redis (owner, epoch, checkpoint), fenced compare-and-set writes.
+//! - [`leader`]: leader election among coordinators, with a monotonic fencing token.
+
+pub mod balancer;
+pub mod leader;
+pub mod lease_store;
