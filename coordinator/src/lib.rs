@@ -4,12 +4,16 @@
 //! nodes); leader election among coordinators with a fencing token; and the lease table in
 //! Redis whose writes are compare-and-set on the lease epoch (and, for assignments, on the
 //! leader's token), so neither a deposed leader nor a paused former owner can overwrite newer
-//! state. The actor that runs them and the node-side feed readers are the next step.
+//! state. The coordinator actor runs them on a timer; the node-side feed readers are next.
 //!
 //! - [`balancer`]: the pure lease balancer, which live node owns which lease.
 //! - [`lease_store`]: leases in Redis (owner, epoch, checkpoint), fenced compare-and-set writes.
 //! - [`leader`]: leader election among coordinators, with a monotonic fencing token.
+//! - [`membership`]: the live nodes, read from the node registry.
+//! - [`coordinator`]: the actor that runs election, balancing and lease writes on a timer.
 
 pub mod balancer;
+pub mod coordinator;
 pub mod leader;
 pub mod lease_store;
+pub mod membership;

@@ -5,9 +5,16 @@
 //! kind of value); the TOML and environment layers are both driven by it, so a new
 //! section is added there and in its struct, nowhere else. Unknown keys and unknown
 //! `HERALD_*` variables are errors, so a typo never silently leaves a default in place.
+//! `[[feeds]]` is the exception to the table: an array of structured entries, parsed on its
+//! own by `feeds_parse` and set only in TOML.
 //! `HERALD_CONFIG` (the file to load, read by the CLI) and `HERALD_TEST_*` are exempt.
 
 mod error;
+mod feed_route;
+mod feed_template;
+mod feed_time;
+mod feeds;
+mod feeds_parse;
 mod keys;
 mod layers;
 mod node_id;
@@ -27,6 +34,7 @@ use url::Url;
 use crate::auth::ConnectionString;
 
 pub use error::ConfigError;
+pub use feeds::{DEFAULT_BATCH_SIZE, FeedConfig, FeedSource, Route, StartFrom, Template};
 /// The transports `client.transports` lists; re-exported so callers need not reach into proto.
 pub use herald_proto::negotiate::TransportType;
 pub use sections::{
@@ -68,6 +76,10 @@ pub struct Config {
     pub redis: RedisConfig,
     /// Membership timers and how other nodes reach this one.
     pub cluster: ClusterConfig,
+    /// `[[feeds]]`: change feeds turned into pushes; none by default. The summary lists them
+    /// after the key table's settings.
+    #[serde(skip)]
+    pub feeds: Vec<FeedConfig>,
 }
 
 impl Default for Config {
@@ -93,6 +105,7 @@ impl Config {
             upstream: UpstreamConfig::default(),
             redis: RedisConfig::default(),
             cluster: ClusterConfig::default(),
+            feeds: Vec::new(),
         }
     }
 
@@ -181,6 +194,10 @@ fn listen_url(addr: SocketAddr) -> Url {
 
 #[cfg(test)]
 mod cluster_tests;
+#[cfg(test)]
+mod feeds_rejections;
+#[cfg(test)]
+mod feeds_tests;
 #[cfg(test)]
 mod rejections;
 #[cfg(test)]

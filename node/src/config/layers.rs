@@ -2,14 +2,18 @@
 
 use super::keys::{self, KEYS};
 use super::values::Raw;
-use super::{Config, ConfigError, suggest};
+use super::{Config, ConfigError, feeds_parse, suggest};
 
 /// Applies every key of the TOML document `text`; `origin` names it in errors.
 pub(crate) fn apply_toml(config: &mut Config, text: &str, origin: &str) -> Result<(), ConfigError> {
-    let table: toml::Table = toml::from_str(text).map_err(|e| ConfigError::Parse {
+    let mut table: toml::Table = toml::from_str(text).map_err(|e| ConfigError::Parse {
         origin: origin.to_owned(),
         message: describe_toml_error(text, &e),
     })?;
+    // `[[feeds]]` is not in the key table: its entries are structured, not scalar settings.
+    if let Some(feeds) = table.remove("feeds") {
+        config.feeds = feeds_parse::parse(&feeds, origin)?;
+    }
     apply_table(config, &table, "", origin)
 }
 

@@ -31,6 +31,14 @@ pub(crate) fn render(config: &Config) -> String {
     }
     // Anything not in the table still shows (the coverage test keeps this empty).
     lines.extend(leaves.iter().map(|(k, v)| format!("{k} = {}", shown(v))));
+    for (index, feed) in config.feeds.iter().enumerate() {
+        let mut fields = BTreeMap::new();
+        if let Ok(value) = serde_json::to_value(feed) {
+            flatten(&format!("feeds[{index}]"), value, &mut fields);
+        }
+        // Fields in declaration order would need another table; sorted keys read fine.
+        lines.extend(fields.iter().map(|(k, v)| format!("{k} = {}", shown(v))));
+    }
     lines.join("\n")
 }
 

@@ -1,6 +1,6 @@
 //! Checks that span several settings; single values are checked as they are read.
 
-use super::{Config, ConfigError};
+use super::{Config, ConfigError, feeds_parse};
 
 /// Refuses combinations of settings that cannot work together.
 pub(crate) fn validate(config: &Config) -> Result<(), ConfigError> {
@@ -36,5 +36,5 @@ pub(crate) fn validate(config: &Config) -> Result<(), ConfigError> {
             ),
         });
     }
-    Ok(())
+    feeds_parse::validate(config)
 }

@@ -1,0 +1,24 @@
+//! Change feeds → pushes (see "Change feeds → pushes" in ARCHITECTURE.md): changes read from
+//! a partitioned source are routed to hub scopes and pushed to clients.
+//!
+//! - [`source`]: the [`ChangeSource`] abstraction: partitions, positions, batches, lag;
+//! - [`redis_stream`]: the `redis-stream` source, one Redis stream per partition;
+//! - [`route`]: from one change to one push (scope, target, arguments), pure.
+
+pub mod redis_stream;
+pub mod route;
+pub mod source;
+mod stream_reply;
+
+pub use redis_stream::RedisStreamSource;
+pub use route::{RouteError, Routed, route};
+pub use source::{Batch, Change, ChangeSource, SourceError};
+
+#[cfg(test)]
+mod redis_fixture;
+#[cfg(test)]
+mod redis_stream_tests;
+#[cfg(test)]
+mod redis_stream_wait_tests;
+#[cfg(test)]
+mod route_tests;
