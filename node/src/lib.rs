@@ -17,6 +17,7 @@ pub mod backplane;
 pub mod cluster;
 pub mod config;
 pub mod connections;
+pub mod coordinator_mode;
 pub mod feed;
 pub mod http;
 pub mod hub;

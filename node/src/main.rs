@@ -34,6 +34,9 @@ enum Command {
     /// Run a cluster node: like standalone, joined to the other nodes through Redis
     /// (`redis.url` / HERALD_REDIS_URL is required).
     Node,
+    /// Run a coordinator: assigns the `[[feeds]]` leases over the live nodes (run two for
+    /// high availability; one is elected leader).
+    Coordinator,
     /// Print a client access token signed with the configured access key.
     Token {
         /// The user id (`nameid` claim); omit for an anonymous client.
@@ -60,6 +63,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command.unwrap_or(Command::Standalone) {
         Command::Standalone => serve(config, Mode::Standalone),
         Command::Node => serve(config, Mode::Node),
+        Command::Coordinator => coordinate(config),
         Command::Token { user, hub, ttl } => token(&config, user, &hub, ttl),
     };
     match result {
@@ -69,6 +73,19 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+fn coordinate(config: Config) -> anyhow::Result<()> {
+    init_logging(&config)?;
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        "starting herald (coordinator)\n{}",
+        config.summary()
+    );
+    actix_web::rt::System::new().block_on(herald_node::coordinator_mode::run(
+        config,
+        shutdown_signal(),
+    ))
 }
 
 fn serve(config: Config, mode: Mode) -> anyhow::Result<()> {

@@ -103,6 +103,14 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
         "herald_backplane_dropped_total",
         "Backplane messages lost: beyond the outage buffer, refused by Redis, or beyond the router's queue.",
     ),
+    (
+        "herald_feed_changes_total",
+        "Changes read from feeds, by feed and outcome (pushed, bad_document, unroutable).",
+    ),
+    (
+        "herald_feed_checkpoints_total",
+        "Checkpoint writes, by feed and result (written, rejected: the lease moved).",
+    ),
 ];
 
 /// The node's metrics registry. Cheap to clone.
@@ -258,6 +266,27 @@ impl Metrics {
             buffered_bytes: self.gauge("herald_backplane_buffered_bytes", Vec::new()),
             dropped: self.counter("herald_backplane_dropped_total", Vec::new()),
         }
+    }
+
+    /// Counts a change read from a feed.
+    pub fn feed_change(&self, feed: &str, outcome: &'static str) {
+        let labels = vec![
+            Label::new("feed", feed.to_owned()),
+            Label::new("outcome", outcome),
+        ];
+        self.counter("herald_feed_changes_total", labels)
+            .increment(1);
+    }
+
+    /// Counts a checkpoint write.
+    pub fn feed_checkpoint(&self, feed: &str, written: bool) {
+        let result = if written { "written" } else { "rejected" };
+        let labels = vec![
+            Label::new("feed", feed.to_owned()),
+            Label::new("result", result),
+        ];
+        self.counter("herald_feed_checkpoints_total", labels)
+            .increment(1);
     }
 
     /// Counts a delivery received from another node.

@@ -10,10 +10,14 @@ use tokio::sync::watch;
 
 use crate::auth::Authenticator;
 use crate::backplane::in_process::InProcessBackplane;
+use crate::backplane::redis::command_connection;
 use crate::backplane::{INCOMING_QUEUE_CAPACITY, LinkState};
 use crate::cluster::{Cluster, connect, heartbeat, router};
 use crate::config::Config;
+use crate::config::FeedSource;
 use crate::connections::Connections;
+use crate::feed::RedisStreamSource;
+use crate::feed::runner::{self, RunnerFeed};
 use crate::http::{self, AppState};
 use crate::hub::Hubs;
 use crate::hub::registry::Scope;
@@ -21,6 +25,7 @@ use crate::metrics::Metrics;
 use crate::session::close_reason::CloseReason;
 use crate::session::core::SessionSettings;
 use crate::upstream::Upstream;
+use herald_coordinator::lease_store::LeaseStore;
 use herald_proto::backplane::NodeRecord;
 use tokio::sync::mpsc;
 
@@ -122,6 +127,7 @@ pub async fn run(
             })?,
     };
     let grace = config.shutdown.grace_period;
+    let feeds = start_feeds(&state).await?;
 
     let client_state = web::Data::new(state.clone());
     let client_server = HttpServer::new(move || {
@@ -189,6 +195,12 @@ pub async fn run(
 
     shutdown.await;
     readiness.abort();
+    if let Some((task, stop)) = feeds {
+        // Readers stop before their next checkpoint; the coordinator moves the leases once this
+        // node's record is gone.
+        stop.send_replace(true);
+        let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
+    }
     drain(&ready_tx, &hubs, &connections, grace).await;
     if let Some(heartbeat) = heartbeat {
         heartbeat.abort();
@@ -207,6 +219,56 @@ pub async fn run(
     hubs.stop();
     tracing::info!("herald stopped");
     Ok(())
+}
+
+/// Starts the readers of `[[feeds]]` in cluster mode (leases and checkpoints live in Redis).
+async fn start_feeds(
+    state: &AppState,
+) -> anyhow::Result<Option<(tokio::task::JoinHandle<()>, watch::Sender<bool>)>> {
+    let config = &state.config;
+    if config.feeds.is_empty() {
+        return Ok(None);
+    }
+    let Some(target) = config
+        .redis
+        .url
+        .clone()
+        .filter(|_| state.cluster.is_clustered())
+    else {
+        tracing::warn!(
+            feeds = config.feeds.len(),
+            "[[feeds]] are read by cluster nodes (herald node, with a coordinator); this standalone node does not read them"
+        );
+        return Ok(None);
+    };
+    let timeout = config.redis.connect_timeout;
+    let leases = LeaseStore::new(
+        command_connection(&target, timeout).await?,
+        &config.redis.prefix,
+    );
+    let mut feeds = Vec::new();
+    for feed in &config.feeds {
+        match feed.source {
+            FeedSource::RedisStream { partitions } => {
+                // Its own connection: a blocked XREAD holds the connection it runs on.
+                let conn = command_connection(&target, timeout).await?;
+                let source =
+                    RedisStreamSource::new(conn, &config.redis.prefix, &feed.name, partitions);
+                feeds.push(RunnerFeed {
+                    config: Arc::new(feed.clone()),
+                    source: Arc::new(source),
+                });
+            }
+            FeedSource::Cosmos { .. } => {
+                tracing::warn!(feed = %feed.name, "the cosmos source is not available in this version; the feed is not read");
+            }
+        }
+    }
+    tracing::info!(
+        feeds = feeds.len(),
+        "following the lease table for [[feeds]]"
+    );
+    Ok(Some(runner::spawn(state.clone(), leases, feeds)))
 }
 
 /// Keeps readiness in step with the backplane: ready while the link is up.

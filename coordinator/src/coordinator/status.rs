@@ -4,7 +4,7 @@ use crate::lease_store::LeaseRecord;
 use crate::membership::LiveNode;
 
 /// A snapshot taken at the end of the coordinator's last tick.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct CoordinatorStatus {
     /// Whether this coordinator led (and was not fenced) at the end of its last tick.
     pub is_leader: bool,

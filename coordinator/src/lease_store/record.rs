@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use super::LeaseError;
 
 /// One lease (a `(feed, partition)` pair) and who reads it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct LeaseRecord {
     /// `<feed>/<partition>`.
     pub id: String,

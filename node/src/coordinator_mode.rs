@@ -1,0 +1,70 @@
+//! `herald coordinator`: runs a coordinator of the cluster — one of any number; the elected
+//! leader assigns the `[[feeds]]` leases over the live nodes. Serves `/healthz` and
+//! `/api/admin/coordinator` (leader, token, leases, nodes) on the admin listener.
+
+use std::future::Future;
+
+use actix_web::{App, HttpResponse, HttpServer, web};
+use anyhow::Context as _;
+use herald_coordinator::coordinator::{Coordinator, CoordinatorHandle, CoordinatorSettings};
+
+use crate::backplane::redis::command_connection;
+use crate::config::Config;
+use crate::feed::runner::lease_ids;
+
+/// Runs a coordinator until `shutdown` resolves, then resigns leadership.
+pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    let target = config.redis.url.clone().context(
+        "config key redis.url is required for `herald coordinator` (e.g. HERALD_REDIS_URL=redis://redis:6379)",
+    )?;
+    let conn = command_connection(&target, config.redis.connect_timeout)
+        .await
+        .with_context(|| format!("cannot connect to redis ({target}); check redis.url"))?;
+    let ids = lease_ids(&config.feeds);
+    if ids.is_empty() {
+        tracing::warn!(
+            "no [[feeds]] with a redis-stream source are configured: there is nothing to assign"
+        );
+    }
+    tracing::info!(leases = ids.len(), candidate = %config.node_id, "starting the coordinator");
+    let settings =
+        CoordinatorSettings::new(config.redis.prefix.clone(), config.node_id.to_string(), ids);
+    let handle = Coordinator::spawn(conn, settings).context("cannot start the coordinator")?;
+    let data = web::Data::new(handle.clone());
+    let admin = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .route(
+                "/healthz",
+                web::get().to(|| async {
+                    HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
+                }),
+            )
+            .route("/api/admin/coordinator", web::get().to(status))
+    })
+    .disable_signals()
+    .workers(1)
+    .shutdown_timeout(1)
+    .bind(config.admin_listen)
+    .with_context(|| format!("cannot listen on {} (admin_listen)", config.admin_listen))?
+    .run();
+    let admin_handle = admin.handle();
+    let admin_task = actix_web::rt::spawn(admin);
+    shutdown.await;
+    if let Err(error) = handle.stop().await {
+        tracing::warn!(%error, "could not resign leadership; another coordinator takes over after the leader TTL");
+    }
+    admin_handle.stop(true).await;
+    let _ = admin_task.await;
+    tracing::info!("coordinator stopped");
+    Ok(())
+}
+
+async fn status(handle: web::Data<CoordinatorHandle>) -> HttpResponse {
+    match handle.status().await {
+        Ok(status) => HttpResponse::Ok().json(status),
+        Err(error) => HttpResponse::ServiceUnavailable().json(
+            serde_json::json!({ "code": "CoordinatorStopped", "message": error.to_string() }),
+        ),
+    }
+}
