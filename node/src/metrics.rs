@@ -111,6 +111,10 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
         "herald_feed_checkpoints_total",
         "Checkpoint writes, by feed and result (written, rejected: the lease moved).",
     ),
+    (
+        "herald_feed_lag",
+        "Changes of a feed partition after the reader's position (entries behind).",
+    ),
 ];
 
 /// The node's metrics registry. Cheap to clone.
@@ -276,6 +280,15 @@ impl Metrics {
         ];
         self.counter("herald_feed_changes_total", labels)
             .increment(1);
+    }
+
+    /// Reports how many changes of a partition are waiting to be read.
+    pub fn feed_lag(&self, feed: &str, partition: u32, lag: u64) {
+        let labels = vec![
+            Label::new("feed", feed.to_owned()),
+            Label::new("partition", partition.to_string()),
+        ];
+        self.gauge("herald_feed_lag", labels).set(lag as f64);
     }
 
     /// Counts a checkpoint write.

@@ -4,7 +4,7 @@
 //! partitioned) is refused and stops. Delivery is at-least-once; every push carries a dedupe key.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use herald_coordinator::lease_store::LeaseStore;
 use tokio::sync::watch;
@@ -19,6 +19,8 @@ use crate::session::link::Payload;
 
 /// How long one read waits for new changes before looping (and noticing a stop).
 const READ_WAIT: Duration = Duration::from_millis(500);
+/// How often a reader reports how far behind its partition it is.
+const LAG_INTERVAL: Duration = Duration::from_secs(2);
 /// Pause after a failed read or checkpoint, so a broken source is not hammered.
 const RETRY_DELAY: Duration = Duration::from_secs(1);
 
@@ -76,6 +78,9 @@ async fn run(mut parts: ReaderParts, mut stopped: watch::Receiver<bool>) {
     let feed = parts.feed.clone();
     tracing::info!(lease = %parts.lease, epoch = parts.epoch, checkpoint = ?parts.checkpoint, "reading lease");
     let metrics = parts.state.metrics.clone();
+    let mut last_lag = Instant::now()
+        .checked_sub(LAG_INTERVAL)
+        .unwrap_or_else(Instant::now);
     loop {
         if *stopped.borrow() {
             break;
@@ -113,23 +118,27 @@ async fn run(mut parts: ReaderParts, mut stopped: watch::Receiver<bool>) {
             match route(&feed, parts.partition, &change.position, document) {
                 Ok(routed) => {
                     let payload = Payload::invocation(&routed.target, &routed.arguments);
-                    match crate::http::rest::ops::send(
-                        &parts.state,
-                        &feed.hub,
-                        routed.scope,
-                        Vec::new(),
-                        payload,
-                    )
-                    .await
-                    {
-                        Ok(_) => metrics.feed_change(&feed.name, "pushed"),
-                        Err(error) => {
-                            // Nothing is checkpointed past a change that could not be pushed.
-                            tracing::warn!(lease = %parts.lease, position = %change.position, %error, "could not push a change; retrying the batch");
-                            if wait_or_stop(&mut stopped).await {
-                                return;
+                    // Retried until pushed: nothing is checkpointed past a change that was not.
+                    loop {
+                        let scope = routed.scope.clone();
+                        let sent = crate::http::rest::ops::send(
+                            &parts.state,
+                            &feed.hub,
+                            scope,
+                            Vec::new(),
+                            payload.clone(),
+                        );
+                        match sent.await {
+                            Ok(_) => {
+                                metrics.feed_change(&feed.name, "pushed");
+                                break;
                             }
-                            continue;
+                            Err(error) => {
+                                tracing::warn!(lease = %parts.lease, position = %change.position, %error, "could not push a change; retrying");
+                                if wait_or_stop(&mut stopped).await {
+                                    return;
+                                }
+                            }
                         }
                     }
                 }
@@ -137,6 +146,16 @@ async fn run(mut parts: ReaderParts, mut stopped: watch::Receiver<bool>) {
                     metrics.feed_change(&feed.name, "unroutable");
                     tracing::warn!(lease = %parts.lease, %error, "skipping a change that cannot be routed");
                 }
+            }
+        }
+        if last_lag.elapsed() >= LAG_INTERVAL {
+            last_lag = Instant::now();
+            let position = batch
+                .next_checkpoint
+                .as_deref()
+                .or(parts.checkpoint.as_deref());
+            if let Ok(lag) = parts.source.lag(parts.partition, position).await {
+                metrics.feed_lag(&feed.name, parts.partition, lag);
             }
         }
         let Some(next) = batch.next_checkpoint else {
