@@ -69,15 +69,15 @@ fn every_change_arrives_in_partition_order_across_node_and_leader_kills() {
     let mut unique: HashSet<String> = HashSet::new();
     let mut receive_until = |count: usize, deadline: Instant, client: &mut JsClient| {
         while unique.len() < count && Instant::now() < deadline {
-            if let Some(event) = client.driver().next_event(Duration::from_millis(200)) {
-                if event["event"] == "message" {
-                    let key = event["arguments"][1]["key"]
-                        .as_str()
-                        .expect("a key")
-                        .to_owned();
-                    unique.insert(key);
-                    messages.push(event);
-                }
+            if let Some(event) = client.driver().next_event(Duration::from_millis(200))
+                && event["event"] == "message"
+            {
+                let key = event["arguments"][1]["key"]
+                    .as_str()
+                    .expect("a key")
+                    .to_owned();
+                unique.insert(key);
+                messages.push(event);
             }
         }
         unique.len()
