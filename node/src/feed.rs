@@ -3,7 +3,7 @@
 //!
 //! - [`source`]: the [`ChangeSource`] abstraction: partitions, positions, batches, lag;
 //! - [`redis_stream`]: the `redis-stream` source, one Redis stream per partition;
-//! - [`route`]: from one change to one push (scope, target, arguments), pure;
+//! - [`mod@route`]: from one change to one push (scope, target, arguments), pure;
 //! - [`reader`]: one reader per owned lease: read, route, push, then checkpoint (fenced);
 //! - [`runner`]: follows the lease table and starts/stops readers.
 

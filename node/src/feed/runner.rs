@@ -26,7 +26,7 @@ pub struct RunnerFeed {
     pub source: Arc<dyn ChangeSource>,
 }
 
-/// Starts following the lease table; abort the handle (after [`stop_all`]) to stop.
+/// Starts following the lease table; send `true` on the returned sender to stop every reader.
 pub fn spawn(
     state: AppState,
     leases: LeaseStore<CommandConnection>,
