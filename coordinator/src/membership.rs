@@ -25,9 +25,8 @@ pub enum MembershipError {
 ///
 /// A member whose record is missing (expired) is dead and left out. A record that is not a
 /// [`NodeRecord`] is left out too (and logged), because a node we cannot read should not be
-/// handed work. `"draining": true` in the record (an optional field, `false` when absent, read
-/// from the raw JSON so nodes can set it before `NodeRecord` carries it) marks a node that is
-/// alive but must give its leases away.
+/// handed work. [`NodeRecord::draining`] marks a node that is alive but shutting down: it must
+/// give its leases away.
 pub async fn live_nodes<C: ConnectionLike + Send>(
     conn: &mut C,
     prefix: &str,
@@ -55,15 +54,16 @@ pub async fn live_nodes<C: ConnectionLike + Send>(
 
 /// One registry record as a [`LiveNode`], or `None` (logged) when it cannot be read.
 fn parse(id: String, json: &str) -> Option<LiveNode> {
-    if let Err(error) = NodeRecord::from_json(json) {
-        tracing::warn!(node = %id, %error, "skipping unreadable node record");
-        return None;
+    match NodeRecord::from_json(json) {
+        Ok(record) => Some(LiveNode {
+            id,
+            draining: record.draining,
+        }),
+        Err(error) => {
+            tracing::warn!(node = %id, %error, "skipping unreadable node record");
+            None
+        }
     }
-    let draining = serde_json::from_str::<serde_json::Value>(json)
-        .ok()
-        .and_then(|value| value.get("draining").and_then(serde_json::Value::as_bool))
-        .unwrap_or(false);
-    Some(LiveNode { id, draining })
 }
 
 #[cfg(test)]
@@ -78,6 +78,7 @@ mod tests {
             admin_url: format!("http://{id}:9090"),
             started_at_ms: 1,
             version: "0.1.0".to_owned(),
+            draining: false,
         }
         .to_json()
     }
@@ -92,7 +93,11 @@ mod tests {
             Some(LiveNode::draining("n1"))
         );
         let not_bool = plain.replacen('{', r#"{"draining":"yes","#, 1);
-        assert_eq!(parse("n1".into(), &not_bool), Some(LiveNode::serving("n1")));
+        assert_eq!(
+            parse("n1".into(), &not_bool),
+            None,
+            "an unreadable record is skipped"
+        );
         assert_eq!(parse("n1".into(), "not json"), None);
         assert_eq!(parse("n1".into(), r#"{"id":"n1"}"#), None);
     }

@@ -93,13 +93,15 @@ pub async fn run(
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis() as u64),
             version: env!("CARGO_PKG_VERSION").to_owned(),
+            draining: false,
         };
-        heartbeat::spawn(
+        let task = heartbeat::spawn(
             store.clone(),
-            record,
+            record.clone(),
             config.cluster.heartbeat_interval,
             config.cluster.node_ttl,
-        )
+        );
+        (task, record)
     });
     let connections = Connections::new(config.node_id.clone(), config.client.negotiate_timeout);
     let (ready_tx, ready) = watch::channel(false);
@@ -195,6 +197,17 @@ pub async fn run(
 
     shutdown.await;
     readiness.abort();
+    if let (Some((task, record)), Some(store)) = (&heartbeat, cluster.store()) {
+        // Tell the coordinators first, so this node's leases move while it drains.
+        task.abort();
+        let draining = NodeRecord {
+            draining: true,
+            ..record.clone()
+        };
+        if let Err(error) = store.heartbeat(&draining, config.cluster.node_ttl).await {
+            tracing::warn!(%error, "could not mark this node draining in the registry");
+        }
+    }
     if let Some((task, stop)) = feeds {
         // Readers stop before their next checkpoint; the coordinator moves the leases once this
         // node's record is gone.
@@ -202,8 +215,8 @@ pub async fn run(
         let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
     }
     drain(&ready_tx, &hubs, &connections, grace).await;
-    if let Some(heartbeat) = heartbeat {
-        heartbeat.abort();
+    if let Some((task, _)) = heartbeat {
+        task.abort();
     }
     cluster.shutdown().await;
     if let Some(store) = cluster.store()

@@ -42,6 +42,7 @@ async fn register(conn: &mut ConnectionManager, id: &str, draining: bool) {
         admin_url: format!("http://{id}:9090"),
         started_at_ms: 1,
         version: "0.1.0".to_owned(),
+        draining: false,
     }
     .to_json();
     if draining {

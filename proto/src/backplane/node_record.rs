@@ -20,6 +20,10 @@ pub struct NodeRecord {
     pub started_at_ms: u64,
     /// The Herald version the node runs, to spot mixed-version clusters.
     pub version: String,
+    /// The node is shutting down: coordinators move its leases away at once instead of waiting
+    /// for its record to expire. Written only when true.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub draining: bool,
 }
 
 impl NodeRecord {
@@ -50,6 +54,7 @@ mod tests {
             admin_url: "http://10.0.0.1:9090".into(),
             started_at_ms: 1_700_000_000_000,
             version: "0.1.0".into(),
+            draining: false,
         }
     }
 
@@ -61,6 +66,19 @@ mod tests {
             r#"{"id":"node-1","url":"http://10.0.0.1:8080","admin_url":"http://10.0.0.1:9090","started_at_ms":1700000000000,"version":"0.1.0"}"#
         );
         assert_eq!(NodeRecord::from_json(&json).unwrap(), record());
+        let draining = NodeRecord {
+            draining: true,
+            ..record()
+        };
+        assert!(
+            draining
+                .to_json()
+                .ends_with(r#""version":"0.1.0","draining":true}"#)
+        );
+        assert_eq!(
+            NodeRecord::from_json(&draining.to_json()).unwrap(),
+            draining
+        );
     }
 
     #[test]
