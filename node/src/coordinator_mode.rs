@@ -1,8 +1,11 @@
 //! `herald coordinator`: runs a coordinator of the cluster — one of any number; the elected
-//! leader assigns the `[[feeds]]` leases over the live nodes. Serves `/healthz` and
-//! `/api/admin/coordinator` (leader, token, leases, nodes) on the admin listener.
+//! leader assigns the `[[feeds]]` leases over the live nodes. Serves `/healthz`, `/metrics`
+//! (leadership, leader changes, lease moves) and `/api/admin/coordinator` (leader, token,
+//! leases, nodes) on the admin listener.
 
+use std::collections::HashMap;
 use std::future::Future;
+use std::time::Duration;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 use anyhow::Context as _;
@@ -11,6 +14,7 @@ use herald_coordinator::coordinator::{Coordinator, CoordinatorHandle, Coordinato
 use crate::backplane::redis::command_connection;
 use crate::config::Config;
 use crate::feed::runner::lease_ids;
+use crate::metrics::Metrics;
 
 /// Runs a coordinator until `shutdown` resolves, then resigns leadership.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
@@ -30,10 +34,15 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     let settings =
         CoordinatorSettings::new(config.redis.prefix.clone(), config.node_id.to_string(), ids);
     let handle = Coordinator::spawn(conn, settings).context("cannot start the coordinator")?;
+    let metrics = Metrics::new();
+    let watcher = actix_web::rt::spawn(watch(handle.clone(), metrics.clone()));
     let data = web::Data::new(handle.clone());
+    let rendered = web::Data::new(metrics);
     let admin = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
+            .app_data(rendered.clone())
+            .route("/metrics", web::get().to(render))
             .route(
                 "/healthz",
                 web::get().to(|| async {
@@ -51,6 +60,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     let admin_handle = admin.handle();
     let admin_task = actix_web::rt::spawn(admin);
     shutdown.await;
+    watcher.abort();
     if let Err(error) = handle.stop().await {
         tracing::warn!(%error, "could not resign leadership; another coordinator takes over after the leader TTL");
     }
@@ -58,6 +68,42 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     let _ = admin_task.await;
     tracing::info!("coordinator stopped");
     Ok(())
+}
+
+/// How often the coordinator's status is turned into metrics.
+const WATCH_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Derives metrics from the coordinator's status: leader token changes and lease owner changes.
+async fn watch(handle: CoordinatorHandle, metrics: Metrics) {
+    let mut token = None;
+    let mut owners: HashMap<String, Option<String>> = HashMap::new();
+    let mut tick = tokio::time::interval(WATCH_INTERVAL);
+    loop {
+        tick.tick().await;
+        let Ok(status) = handle.status().await else {
+            return;
+        };
+        let leader_changes = u64::from(status.token.is_some() && status.token != token);
+        if status.token.is_some() {
+            token = status.token;
+        }
+        let mut moves = 0u64;
+        for lease in &status.leases {
+            let previous = owners.insert(lease.id.clone(), lease.owner.clone());
+            if previous.is_some_and(|owner| owner != lease.owner) {
+                moves += 1;
+            }
+        }
+        let owned = status.leases.iter().filter(|l| l.owner.is_some()).count();
+        metrics.coordinator(status.is_leader, owned, status.leases.len() - owned);
+        metrics.coordinator_changes(leader_changes, moves);
+    }
+}
+
+async fn render(metrics: web::Data<Metrics>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(metrics.render())
 }
 
 async fn status(handle: web::Data<CoordinatorHandle>) -> HttpResponse {

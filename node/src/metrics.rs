@@ -115,6 +115,22 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
         "herald_feed_lag",
         "Changes of a feed partition after the reader's position (entries behind).",
     ),
+    (
+        "herald_coordinator_leader",
+        "1 while this coordinator is the elected leader.",
+    ),
+    (
+        "herald_coordinator_leader_changes_total",
+        "Times the cluster's leader token changed, as seen by this coordinator.",
+    ),
+    (
+        "herald_coordinator_lease_moves_total",
+        "Lease owner changes seen by this coordinator.",
+    ),
+    (
+        "herald_coordinator_leases",
+        "Leases in the table, by state (owned, unowned).",
+    ),
 ];
 
 /// The node's metrics registry. Cheap to clone.
@@ -300,6 +316,30 @@ impl Metrics {
         ];
         self.counter("herald_feed_checkpoints_total", labels)
             .increment(1);
+    }
+
+    /// Reports the coordinator's view after a status read.
+    pub fn coordinator(&self, is_leader: bool, owned: usize, unowned: usize) {
+        self.gauge("herald_coordinator_leader", Vec::new())
+            .set(if is_leader { 1.0 } else { 0.0 });
+        self.gauge(
+            "herald_coordinator_leases",
+            vec![Label::new("state", "owned")],
+        )
+        .set(owned as f64);
+        self.gauge(
+            "herald_coordinator_leases",
+            vec![Label::new("state", "unowned")],
+        )
+        .set(unowned as f64);
+    }
+
+    /// Counts leader changes and lease moves seen by the coordinator.
+    pub fn coordinator_changes(&self, leader_changes: u64, lease_moves: u64) {
+        self.counter("herald_coordinator_leader_changes_total", Vec::new())
+            .increment(leader_changes);
+        self.counter("herald_coordinator_lease_moves_total", Vec::new())
+            .increment(lease_moves);
     }
 
     /// Counts a delivery received from another node.
