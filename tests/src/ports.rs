@@ -10,8 +10,9 @@
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-/// The lowest port handed out.
-const LOW: u32 = 10_000;
+/// The lowest port handed out: above every port on the Fetch standard's "bad ports" list
+/// (the highest is 10080), which Node's `fetch` and browsers refuse to connect to.
+const LOW: u32 = 10_100;
 /// One past the highest: below the kernel's ephemeral range.
 const HIGH: u32 = 32_000;
 

@@ -158,6 +158,23 @@ async fn proxy_websocket(
     }
 }
 
+/// The connection a POST or DELETE names: `Ok` with its session when it lives here, `Err` with
+/// the owner's answer when the request was forwarded to the node owning it.
+async fn reach(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+) -> Result<Result<(Opened, web::Payload), HttpResponse>, ApiError> {
+    let hub = hub_of(req, state)?;
+    let token = connection_token(req)?;
+    if let Some(owner) = elsewhere(state, &token) {
+        return forward(req, payload, state, &owner).await.map(Err);
+    }
+    identify(req, state, &hub)?;
+    let opened = open(req, state, &hub, &token).map_err(claim_error)?;
+    Ok(Ok((opened, payload)))
+}
+
 fn claim_error(e: ClaimError) -> ApiError {
     ApiError::not_found(e.to_string())
 }
@@ -360,13 +377,10 @@ async fn send(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let hub = hub_of(&req, &state)?;
-    let token = connection_token(&req)?;
-    if let Some(owner) = elsewhere(&state, &token) {
-        return forward(&req, payload, &state, &owner).await;
-    }
-    identify(&req, &state, &hub)?;
-    let opened = open(&req, &state, &hub, &token).map_err(claim_error)?;
+    let (opened, payload) = match reach(&req, payload, &state).await? {
+        Ok(here) => here,
+        Err(forwarded) => return Ok(forwarded),
+    };
     let Some(_in_flight) = opened.session.begin_post() else {
         return Err(ApiError::conflict(
             "another send for this connection is in progress",
@@ -386,13 +400,10 @@ async fn close(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let hub = hub_of(&req, &state)?;
-    let token = connection_token(&req)?;
-    if let Some(owner) = elsewhere(&state, &token) {
-        return forward(&req, payload, &state, &owner).await;
-    }
-    identify(&req, &state, &hub)?;
-    let opened = open(&req, &state, &hub, &token).map_err(claim_error)?;
+    let (opened, _) = match reach(&req, payload, &state).await? {
+        Ok(here) => here,
+        Err(forwarded) => return Ok(forwarded),
+    };
     opened.session.addr.do_send(CloseSession {
         reason: CloseReason::ClientClosed,
     });

@@ -29,37 +29,33 @@ pub(super) enum Link {
     Cluster(ClusterConnection),
 }
 
+/// Which way a subscription change goes.
+#[derive(Debug, Clone, Copy)]
+enum Change {
+    Subscribe,
+    Unsubscribe,
+}
+
 impl Link {
     /// Subscribes to every channel of `channels`.
     pub(super) async fn subscribe(&mut self, channels: &[String]) -> RedisResult<()> {
-        match self {
-            Self::Single(conn) => {
-                for chunk in channels.chunks(CHANNELS_PER_COMMAND) {
-                    conn.subscribe(chunk).await?;
-                }
-                Ok(())
-            }
-            Self::Cluster(conn) => {
-                let groups = by_slot(channels.iter(), |c| c.as_str());
-                for wave in groups.chunks(CLUSTER_CONCURRENCY) {
-                    try_join_all(wave.iter().map(|group| {
-                        let mut conn = conn.clone();
-                        let group: Vec<&str> = group.iter().map(|c| c.as_str()).collect();
-                        async move { conn.ssubscribe(group).await }
-                    }))
-                    .await?;
-                }
-                Ok(())
-            }
-        }
+        self.change(channels, Change::Subscribe).await
     }
 
     /// Unsubscribes from every channel of `channels`.
     pub(super) async fn unsubscribe(&mut self, channels: &[String]) -> RedisResult<()> {
+        self.change(channels, Change::Unsubscribe).await
+    }
+
+    /// (Un)subscribes in chunks; on a cluster, sharded and grouped by slot.
+    async fn change(&mut self, channels: &[String], change: Change) -> RedisResult<()> {
         match self {
             Self::Single(conn) => {
                 for chunk in channels.chunks(CHANNELS_PER_COMMAND) {
-                    conn.unsubscribe(chunk).await?;
+                    match change {
+                        Change::Subscribe => conn.subscribe(chunk).await?,
+                        Change::Unsubscribe => conn.unsubscribe(chunk).await?,
+                    }
                 }
                 Ok(())
             }
@@ -69,7 +65,12 @@ impl Link {
                     try_join_all(wave.iter().map(|group| {
                         let mut conn = conn.clone();
                         let group: Vec<&str> = group.iter().map(|c| c.as_str()).collect();
-                        async move { conn.sunsubscribe(group).await }
+                        async move {
+                            match change {
+                                Change::Subscribe => conn.ssubscribe(group).await,
+                                Change::Unsubscribe => conn.sunsubscribe(group).await,
+                            }
+                        }
                     }))
                     .await?;
                 }
