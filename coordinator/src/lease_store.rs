@@ -162,4 +162,27 @@ impl<C: ConnectionLike + Clone + Send> LeaseStore<C> {
             .await?;
         Ok(written == 1)
     }
+
+    /// Node: replaces lease `id` by `successors` iff it is still `node`'s under `epoch`
+    /// (see [`crate::lease_table::LeaseTable::replace`]). `Ok(false)`: the lease moved on.
+    pub async fn replace(
+        &self,
+        id: &str,
+        node: &str,
+        epoch: u64,
+        successors: &[String],
+    ) -> Result<bool, LeaseError> {
+        let mut conn = self.conn.clone();
+        let mut invocation = scripts::REPLACE.key(self.keys.lease(id));
+        invocation
+            .key(self.keys.leases())
+            .arg(node)
+            .arg(epoch)
+            .arg(id);
+        for successor in successors {
+            invocation.key(self.keys.lease(successor)).arg(successor);
+        }
+        let replaced: i64 = invocation.invoke_async(&mut conn).await?;
+        Ok(replaced == 1)
+    }
 }

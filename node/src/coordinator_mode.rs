@@ -25,14 +25,17 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
         .await
         .with_context(|| format!("cannot connect to redis ({target}); check redis.url"))?;
     let ids = lease_ids(&config.feeds);
-    if ids.is_empty() {
+    if config.feeds.is_empty() {
         tracing::warn!(
-            "no [[feeds]] with a redis-stream source are configured: there is nothing to assign"
+            "no [[feeds]] are configured: the coordinator assigns only leases that nodes create"
         );
     }
     tracing::info!(leases = ids.len(), candidate = %config.node_id, "starting the coordinator");
-    let settings =
-        CoordinatorSettings::new(config.redis.prefix.clone(), config.node_id.to_string(), ids);
+    let settings = CoordinatorSettings {
+        // Nodes subscribe with sharded pub/sub on a Redis Cluster; announce the same way.
+        sharded_pubsub: matches!(target, crate::backplane::redis::RedisTarget::Cluster(_)),
+        ..CoordinatorSettings::new(config.redis.prefix.clone(), config.node_id.to_string(), ids)
+    };
     let handle = Coordinator::spawn(conn, settings).context("cannot start the coordinator")?;
     let metrics = Metrics::new();
     let watcher = actix_web::rt::spawn(watch(handle.clone(), metrics.clone()));

@@ -5,12 +5,18 @@
 //! - [`redis_stream`]: the `redis-stream` source, one Redis stream per partition;
 //! - [`mod@route`]: from one change to one push (scope, target, arguments), pure;
 //! - [`reader`]: one reader per owned lease: read, route, push, then checkpoint (fenced);
-//! - [`runner`]: follows the lease table and starts/stops readers.
+//! - [`handler`]: a feed's user code: batches POSTed, messages answered;
+//! - [`sink`]: where pushes go (the node's hubs and backplane, or a test's recorder);
+//! - [`runner`]: follows the lease table and starts/stops readers;
+//! - [`startup`]: which lease table, coordinator and sources, per mode.
 
+pub mod handler;
 pub mod reader;
 pub mod redis_stream;
 pub mod route;
 pub mod runner;
+pub mod sink;
+pub mod startup;
 pub mod source;
 mod stream_reply;
 

@@ -112,6 +112,26 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
         "Checkpoint writes, by feed and result (written, rejected: the lease moved).",
     ),
     (
+        "herald_feed_batches_total",
+        "Non-empty batches read from feeds, by feed.",
+    ),
+    (
+        "herald_feed_read_errors_total",
+        "Failed reads of a feed partition, by feed and kind (unavailable, no_partition, bad_checkpoint, replaced, protocol); retried.",
+    ),
+    (
+        "herald_feed_handler_calls_total",
+        "Calls of a feed's handler, by feed and outcome (ok, unreachable, status, malformed); failures are retried.",
+    ),
+    (
+        "herald_feed_announcements_total",
+        "Lease assignment announcements received from the coordinators (each makes the node re-read the lease table).",
+    ),
+    (
+        "herald_feed_leases",
+        "Feed leases this node currently reads.",
+    ),
+    (
         "herald_feed_lag",
         "Changes of a feed partition after the reader's position (entries behind).",
     ),
@@ -299,12 +319,51 @@ impl Metrics {
     }
 
     /// Reports how many changes of a partition are waiting to be read.
-    pub fn feed_lag(&self, feed: &str, partition: u32, lag: u64) {
+    pub fn feed_lag(&self, feed: &str, partition: &str, lag: u64) {
         let labels = vec![
             Label::new("feed", feed.to_owned()),
-            Label::new("partition", partition.to_string()),
+            Label::new("partition", partition.to_owned()),
         ];
         self.gauge("herald_feed_lag", labels).set(lag as f64);
+    }
+
+    /// Counts a non-empty batch read from a feed.
+    pub fn feed_batch(&self, feed: &str) {
+        let labels = vec![Label::new("feed", feed.to_owned())];
+        self.counter("herald_feed_batches_total", labels)
+            .increment(1);
+    }
+
+    /// Counts a failed read of a feed partition.
+    pub fn feed_read_error(&self, feed: &str, kind: &'static str) {
+        let labels = vec![
+            Label::new("feed", feed.to_owned()),
+            Label::new("kind", kind),
+        ];
+        self.counter("herald_feed_read_errors_total", labels)
+            .increment(1);
+    }
+
+    /// Counts a call of a feed's handler.
+    pub fn feed_handler_call(&self, feed: &str, outcome: &'static str) {
+        let labels = vec![
+            Label::new("feed", feed.to_owned()),
+            Label::new("outcome", outcome),
+        ];
+        self.counter("herald_feed_handler_calls_total", labels)
+            .increment(1);
+    }
+
+    /// Counts an assignment announcement from a coordinator.
+    pub fn feed_announcement(&self) {
+        self.counter("herald_feed_announcements_total", Vec::new())
+            .increment(1);
+    }
+
+    /// Reports how many feed leases this node reads.
+    pub fn feed_leases(&self, count: usize) {
+        self.gauge("herald_feed_leases", Vec::new())
+            .set(count as f64);
     }
 
     /// Counts a checkpoint write.

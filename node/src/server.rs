@@ -10,14 +10,10 @@ use tokio::sync::watch;
 
 use crate::auth::Authenticator;
 use crate::backplane::in_process::InProcessBackplane;
-use crate::backplane::redis::command_connection;
 use crate::backplane::{INCOMING_QUEUE_CAPACITY, LinkState};
 use crate::cluster::{Cluster, connect, heartbeat, router};
 use crate::config::Config;
-use crate::config::FeedSource;
 use crate::connections::Connections;
-use crate::feed::RedisStreamSource;
-use crate::feed::runner::{self, RunnerFeed};
 use crate::http::{self, AppState};
 use crate::hub::Hubs;
 use crate::hub::registry::Scope;
@@ -25,12 +21,15 @@ use crate::metrics::Metrics;
 use crate::session::close_reason::CloseReason;
 use crate::session::core::SessionSettings;
 use crate::upstream::Upstream;
-use herald_coordinator::lease_store::LeaseStore;
+use anyhow::Context as _;
+use herald_coordinator::coordinator::assignments_channel;
 use herald_proto::backplane::NodeRecord;
 use tokio::sync::mpsc;
 
 /// How often negotiated connections that never connected are swept.
 const PENDING_SWEEP_INTERVAL: Duration = Duration::from_secs(5);
+/// Longest wait for the feed readers to stop at shutdown.
+const FEEDS_STOP_TIMEOUT: Duration = Duration::from_secs(5);
 /// How often shutdown checks whether every session has closed.
 const DRAIN_POLL_INTERVAL: Duration = Duration::from_millis(50);
 
@@ -83,7 +82,25 @@ pub async fn run(
         Mode::Node => connect::connect(&config, incoming_tx, &metrics).await?,
     };
     let hubs = Hubs::new(&config.hubs, metrics.clone(), cluster.clone());
-    router::spawn(cluster.clone(), hubs.clone(), incoming, metrics.clone());
+    let (bump, announcements) = watch::channel(0u64);
+    let announcements = if cluster.is_clustered() && !config.feeds.is_empty() {
+        let channel = assignments_channel(&config.redis.prefix);
+        cluster.subscribe(&channel);
+        Some((channel, bump, announcements))
+    } else {
+        None
+    };
+    let (router_announcements, announcements) = match announcements {
+        Some((channel, bump, rx)) => (Some(router::Announcements { channel, bump }), Some(rx)),
+        None => (None, None),
+    };
+    router::spawn(
+        cluster.clone(),
+        hubs.clone(),
+        incoming,
+        metrics.clone(),
+        router_announcements,
+    );
     let heartbeat = cluster.store().map(|store| {
         let record = NodeRecord {
             id: config.node_id.to_string(),
@@ -129,13 +146,16 @@ pub async fn run(
             })?,
     };
     let grace = config.shutdown.grace_period;
-    let feeds = start_feeds(&state).await?;
+    let feeds = crate::feed::startup::start(&state, announcements)
+        .await
+        .context("cannot start [[feeds]]")?;
 
     let client_state = web::Data::new(state.clone());
     let client_server = HttpServer::new(move || {
         App::new()
             .app_data(client_state.clone())
             .configure(http::client::configure)
+            // Before the REST API: its metrics scope matches every path.
             .configure(http::rest::configure)
     })
     .disable_signals()
@@ -208,11 +228,17 @@ pub async fn run(
             tracing::warn!(%error, "could not mark this node draining in the registry");
         }
     }
-    if let Some((task, stop)) = feeds {
-        // Readers stop before their next checkpoint; the coordinator moves the leases once this
-        // node's record is gone.
-        stop.send_replace(true);
-        let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
+    if let Some(feeds) = feeds {
+        // Readers stop before their next checkpoint; the coordinators move the leases of a
+        // draining node at once.
+        if tokio::time::timeout(FEEDS_STOP_TIMEOUT, feeds.stop())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "feed readers did not stop in time; their leases move when this node is gone"
+            );
+        }
     }
     drain(&ready_tx, &hubs, &connections, grace).await;
     if let Some((task, _)) = heartbeat {
@@ -232,56 +258,6 @@ pub async fn run(
     hubs.stop();
     tracing::info!("herald stopped");
     Ok(())
-}
-
-/// Starts the readers of `[[feeds]]` in cluster mode (leases and checkpoints live in Redis).
-async fn start_feeds(
-    state: &AppState,
-) -> anyhow::Result<Option<(tokio::task::JoinHandle<()>, watch::Sender<bool>)>> {
-    let config = &state.config;
-    if config.feeds.is_empty() {
-        return Ok(None);
-    }
-    let Some(target) = config
-        .redis
-        .url
-        .clone()
-        .filter(|_| state.cluster.is_clustered())
-    else {
-        tracing::warn!(
-            feeds = config.feeds.len(),
-            "[[feeds]] are read by cluster nodes (herald node, with a coordinator); this standalone node does not read them"
-        );
-        return Ok(None);
-    };
-    let timeout = config.redis.connect_timeout;
-    let leases = LeaseStore::new(
-        command_connection(&target, timeout).await?,
-        &config.redis.prefix,
-    );
-    let mut feeds = Vec::new();
-    for feed in &config.feeds {
-        match feed.source {
-            FeedSource::RedisStream { partitions } => {
-                // Its own connection: a blocked XREAD holds the connection it runs on.
-                let conn = command_connection(&target, timeout).await?;
-                let source =
-                    RedisStreamSource::new(conn, &config.redis.prefix, &feed.name, partitions);
-                feeds.push(RunnerFeed {
-                    config: Arc::new(feed.clone()),
-                    source: Arc::new(source),
-                });
-            }
-            FeedSource::Cosmos { .. } => {
-                tracing::warn!(feed = %feed.name, "the cosmos source is not available in this version; the feed is not read");
-            }
-        }
-    }
-    tracing::info!(
-        feeds = feeds.len(),
-        "following the lease table for [[feeds]]"
-    );
-    Ok(Some(runner::spawn(state.clone(), leases, feeds)))
 }
 
 /// Keeps readiness in step with the backplane: ready while the link is up.

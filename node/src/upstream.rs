@@ -30,7 +30,7 @@ mod context;
 mod error;
 mod event;
 mod outcome;
-mod signature;
+pub(crate) mod signature;
 mod url_template;
 
 use std::fmt;

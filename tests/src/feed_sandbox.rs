@@ -150,6 +150,11 @@ impl FeedSandbox {
             .expect("a started coordinator")
     }
 
+    /// The access key every process is configured with (handler requests are signed with it).
+    pub fn access_key(&self) -> &str {
+        &self.access_key
+    }
+
     /// A client token for `hub` naming `user`.
     pub fn client_token(&self, hub: &str, user: &str) -> String {
         token::client_token(&self.access_key, PUBLIC_ENDPOINT, hub, Some(user))

@@ -109,6 +109,22 @@ fn leases_spread_over_live_nodes_and_move_minimally() {
         }
     }
     assert_ne!(last["orders/0"], victim);
+    // The victim stopped its reader while draining, before it exited.
+    let log = sandbox.node(&victim).log();
+    let stopped = log
+        .find("stopped reading lease")
+        .expect("the victim's reader stopped");
+    let exited = log
+        .find("herald stopped")
+        .expect("the victim exited cleanly");
+    assert!(stopped < exited, "{log}");
+    // Nodes heard the leader's announcements (besides re-reading the table every second).
+    for node in &survivors {
+        assert!(
+            sandbox.node_metric(node, "herald_feed_announcements_total") > 0.0,
+            "{node} received no assignment announcement"
+        );
+    }
     assert_eq!(
         sandbox.leaders(&COORDINATORS).len(),
         1,

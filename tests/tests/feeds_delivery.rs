@@ -37,7 +37,7 @@ fn connect(sandbox: &FeedSandbox, node: &str, user: &str) -> JsClient {
     JsClient::connect(&options)
 }
 
-fn meta(feed: &str, partition: u32, position: &str, id: &str) -> Value {
+fn meta(feed: &str, partition: &str, position: &str, id: &str) -> Value {
     json!({"feed": feed, "partition": partition, "position": position, "key": format!("{id}:{position}")})
 }
 
@@ -110,7 +110,7 @@ fn changes_reach_exactly_the_routed_clients_with_projection_and_metadata() {
         message(
             "orderChanged",
             json!({"id": "o1", "region": "eu", "total": 10}),
-            meta("orders", 0, &o1, "o1")
+            meta("orders", "0", &o1, "o1")
         )
     );
     // After the bad document of the same partition, in order.
@@ -119,7 +119,7 @@ fn changes_reach_exactly_the_routed_clients_with_projection_and_metadata() {
         message(
             "orderChanged",
             json!({"id": "o3", "region": "eu"}),
-            meta("orders", 0, &o3, "o3")
+            meta("orders", "0", &o3, "o3")
         )
     );
     let mut us_got = vec![us.next_message(), us.next_message()];
@@ -130,12 +130,12 @@ fn changes_reach_exactly_the_routed_clients_with_projection_and_metadata() {
             message(
                 "mailChanged",
                 json!({"id": 7, "ownerId": us_user, "subject": "hi"}),
-                meta("mail", 0, &m7, "7")
+                meta("mail", "0", &m7, "7")
             ),
             message(
                 "orderChanged",
                 json!({"id": "o2", "region": "us", "total": 20}),
-                meta("orders", 1, &o2, "o2")
+                meta("orders", "1", &o2, "o2")
             ),
         ]
     );

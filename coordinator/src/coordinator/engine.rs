@@ -152,7 +152,12 @@ impl<C: ConnectionLike + Clone + Send + 'static> Engine<C> {
         moved: usize,
         leases: &[LeaseRecord],
     ) -> Result<(), CoordinatorError> {
-        let _receivers: i64 = redis::cmd("PUBLISH")
+        let command = if self.settings.sharded_pubsub {
+            "SPUBLISH"
+        } else {
+            "PUBLISH"
+        };
+        let _receivers: i64 = redis::cmd(command)
             .arg(assignments_channel(&self.settings.prefix))
             .arg(Summary::new(token, moved, leases).to_json())
             .query_async(&mut self.conn)

@@ -22,6 +22,9 @@ pub struct CoordinatorSettings {
     pub tick: Duration,
     /// How long leadership survives without a tick: a crashed leader is replaced after this.
     pub leader_ttl: Duration,
+    /// Publish assignment summaries with `SPUBLISH` (sharded pub/sub, what nodes subscribe
+    /// with on a Redis Cluster) instead of `PUBLISH`.
+    pub sharded_pubsub: bool,
 }
 
 impl CoordinatorSettings {
@@ -37,6 +40,7 @@ impl CoordinatorSettings {
             lease_ids,
             tick: DEFAULT_TICK,
             leader_ttl: DEFAULT_LEADER_TTL,
+            sharded_pubsub: false,
         }
     }
 }

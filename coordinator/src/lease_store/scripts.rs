@@ -68,3 +68,27 @@ redis.call('HSET', KEYS[1], 'checkpoint', ARGV[3], 'updated_at_ms', now)
 return 1"
     ))
 });
+
+/// KEYS: the replaced lease's hash, the lease set, then one hash per successor.
+/// ARGV: node, epoch, the replaced lease's id, then the successor ids (same order as KEYS[3..]).
+/// Iff the lease is still the node's under that epoch: creates each missing successor
+/// (epoch 0, no owner, the replaced lease's checkpoint), indexes it, and removes the replaced
+/// lease. Returns 1 if replaced.
+pub(crate) static REPLACE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(&format!(
+        "if redis.call('HGET', KEYS[1], 'epoch') ~= ARGV[2] then return 0 end
+if redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] then return 0 end
+{NOW}
+local checkpoint = redis.call('HGET', KEYS[1], 'checkpoint')
+for i = 3, #KEYS do
+  redis.call('SADD', KEYS[2], ARGV[i + 1])
+  if redis.call('EXISTS', KEYS[i]) == 0 then
+    redis.call('HSET', KEYS[i], 'epoch', '0', 'updated_at_ms', now)
+    if checkpoint then redis.call('HSET', KEYS[i], 'checkpoint', checkpoint) end
+  end
+end
+redis.call('DEL', KEYS[1])
+redis.call('SREM', KEYS[2], ARGV[3])
+return 1"
+    ))
+});

@@ -287,3 +287,51 @@ async fn works_on_redis_cluster() {
         "{fenced:?}"
     );
 }
+
+#[tokio::test]
+async fn replacement_is_fenced_and_hands_the_checkpoint_over() {
+    let server = RedisServer::start().await;
+    let (store, token) = setup(&server).await;
+    assert!(
+        store
+            .assign("orders/0", Some("n1"), 0, 1, token)
+            .await
+            .expect("assign")
+    );
+    assert!(
+        store
+            .checkpoint("orders/0", "n1", 1, "c9")
+            .await
+            .expect("checkpoint")
+    );
+    let successors = vec!["orders/0a".to_owned(), "orders/0b".to_owned()];
+    assert!(
+        !store
+            .replace("orders/0", "n2", 1, &successors)
+            .await
+            .expect("not the owner"),
+        "only the owner may replace its lease"
+    );
+    assert!(
+        !store
+            .replace("orders/0", "n1", 0, &successors)
+            .await
+            .expect("stale epoch"),
+        "a stale epoch is refused"
+    );
+    assert!(
+        store
+            .replace("orders/0", "n1", 1, &successors)
+            .await
+            .expect("replace")
+    );
+    assert!(store.get("orders/0").await.expect("get").is_none());
+    let all = store.all().await.expect("all");
+    let ids: Vec<&str> = all.iter().map(|l| l.id.as_str()).collect();
+    assert!(!ids.contains(&"orders/0"), "{ids:?}");
+    for id in ["orders/0a", "orders/0b"] {
+        let lease = all.iter().find(|l| l.id == id).expect("successor exists");
+        assert_eq!(lease.checkpoint.as_deref(), Some("c9"));
+        assert_eq!((lease.owner.as_deref(), lease.epoch), (None, 0));
+    }
+}

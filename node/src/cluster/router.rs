@@ -10,7 +10,7 @@ use herald_proto::backplane::{
     BackplaneMessage, Command, CommandOp, Delivery, ReplyOutcome, Target, UserGroupOp, decode,
 };
 use herald_proto::ids::{ConnectionId, HubName};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use super::Cluster;
 use crate::backplane::Incoming;
@@ -21,9 +21,24 @@ use crate::metrics::Metrics;
 use crate::session::close_reason::CloseReason;
 use crate::session::link::{Frame, Payload};
 
+/// The coordinators' announcements of lease assignments: their channel, and the watch cell
+/// bumped for each (the feed runner re-reads the lease table when it changes).
+pub struct Announcements {
+    /// `<prefix>:assignments`.
+    pub channel: String,
+    /// Bumped per announcement.
+    pub bump: watch::Sender<u64>,
+}
+
 /// Starts the router on the current runtime.
-pub fn spawn(cluster: Cluster, hubs: Hubs, incoming: mpsc::Receiver<Incoming>, metrics: Metrics) {
-    tokio::spawn(run(cluster, hubs, incoming, metrics));
+pub fn spawn(
+    cluster: Cluster,
+    hubs: Hubs,
+    incoming: mpsc::Receiver<Incoming>,
+    metrics: Metrics,
+    announcements: Option<Announcements>,
+) {
+    tokio::spawn(run(cluster, hubs, incoming, metrics, announcements));
 }
 
 async fn run(
@@ -31,8 +46,17 @@ async fn run(
     hubs: Hubs,
     mut incoming: mpsc::Receiver<Incoming>,
     metrics: Metrics,
+    announcements: Option<Announcements>,
 ) {
     while let Some(message) = incoming.recv().await {
+        if let Some(a) = &announcements
+            && message.channel == a.channel
+        {
+            // A JSON summary, not an envelope: only its arrival matters.
+            a.bump.send_modify(|generation| *generation += 1);
+            metrics.feed_announcement();
+            continue;
+        }
         match decode(&message.payload) {
             Ok(decoded) => handle(&cluster, &hubs, &metrics, decoded).await,
             Err(error) => {

@@ -28,9 +28,10 @@ pub struct FeedConfig {
     /// The hub whose clients receive the pushes.
     #[serde(serialize_with = "shown")]
     pub hub: HubName,
-    /// The client method invoked.
-    pub target: String,
-    /// Which clients of the hub receive a change.
+    /// The client method invoked by the declarative route; `None` when only the handler
+    /// decides what is sent.
+    pub target: Option<String>,
+    /// Which clients of the hub receive a change (with `target`).
     #[serde(serialize_with = "shown")]
     pub to: Route,
     /// Top-level fields sent; `None` sends the whole document.

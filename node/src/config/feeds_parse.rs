@@ -10,7 +10,7 @@ use url::Url;
 
 use super::feed_route::parse_route;
 use super::feed_time::parse_start_from;
-use super::feeds::{DEFAULT_BATCH_SIZE, FeedConfig, FeedSource};
+use super::feeds::{DEFAULT_BATCH_SIZE, FeedConfig, FeedSource, Route};
 use super::{Config, ConfigError, suggest};
 
 /// The keys a feed may have.
@@ -123,25 +123,30 @@ fn parse_feed(table: &toml::Table, key: &str, origin: &str) -> Result<FeedConfig
             ),
         )
     })?;
-    let target: String = required(
-        table,
-        key,
-        "target",
-        "a client method such as \"stockUpdated\"",
-    )?;
-    if target.is_empty() || target.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return Err(invalid(
-            &format!("{key}.target"),
-            format!(
-                "expected a client method name without spaces, such as \"stockUpdated\", got {target:?}"
-            ),
-        ));
-    }
-    let to = parse_route(table, key, origin)?;
-    let project = parse_project(table, key)?;
     let handler = optional::<String>(table, key, "handler", "an http:// or https:// URL")?
         .map(|text| parse_handler(&text, key))
         .transpose()?;
+    let target = match optional::<String>(table, key, "target", "a client method name")? {
+        Some(target) => Some(parse_target(target, key)?),
+        None if handler.is_some() => None,
+        None => {
+            return Err(invalid(
+                &format!("{key}.target"),
+                "missing: name the client method invoked, such as \"stockUpdated\" (or give a handler that answers with messages)".to_owned(),
+            ));
+        }
+    };
+    let to = match (&target, table.get("to")) {
+        (Some(_), _) => parse_route(table, key, origin)?,
+        (None, None) => Route::All,
+        (None, Some(_)) => {
+            return Err(invalid(
+                &format!("{key}.to"),
+                "has no effect without target: add target = \"<client method>\", or remove `to` and let the handler choose recipients".to_owned(),
+            ));
+        }
+    };
+    let project = parse_project(table, key)?;
     let batch_size = optional::<i64>(table, key, "batch_size", "a whole number")?.map_or(
         Ok(DEFAULT_BATCH_SIZE),
         |n| {
@@ -213,6 +218,19 @@ fn parse_source(table: &toml::Table, key: &str) -> Result<FeedSource, ConfigErro
             })
         }
     }
+}
+
+/// A client method name: non-empty, without spaces or control characters.
+fn parse_target(target: String, key: &str) -> Result<String, ConfigError> {
+    if target.is_empty() || target.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(invalid(
+            &format!("{key}.target"),
+            format!(
+                "expected a client method name without spaces, such as \"stockUpdated\", got {target:?}"
+            ),
+        ));
+    }
+    Ok(target)
 }
 
 fn parse_project(table: &toml::Table, key: &str) -> Result<Option<Vec<String>>, ConfigError> {

@@ -122,7 +122,12 @@ fn each_bad_value_names_its_key() {
         (
             feed_with(valid_to).replace("target = \"t\"\n", ""),
             "feeds[0].target",
-            "missing: add target = ",
+            "missing: name the client method",
+        ),
+        (
+            feed_with(valid_to).replace("target = \"t\"\n", "handler = \"http://app/x\"\n"),
+            "feeds[0].to",
+            "has no effect without target",
         ),
         (feed_with(""), "feeds[0].to", "missing: write to = \"all\""),
         (

@@ -61,7 +61,7 @@ fn full_feeds_are_read() {
     let may_first = SystemTime::UNIX_EPOCH + Duration::from_secs(1_714_564_800);
     assert_eq!(stocks.start_from, StartFrom::Time(may_first));
     assert_eq!(stocks.hub.as_str(), "stocks");
-    assert_eq!(stocks.target, "stockUpdated");
+    assert_eq!(stocks.target.as_deref(), Some("stockUpdated"));
     let Route::Group(template) = &stocks.to else {
         panic!("a group route: {:?}", stocks.to);
     };
@@ -150,4 +150,16 @@ fn unknown_feed_keys_are_named_with_a_suggestion() {
         text.starts_with("unknown environment variable HERALD_FEEDS"),
         "{text}"
     );
+}
+
+#[test]
+fn a_handler_feed_needs_no_target() {
+    let config = from_toml(
+        "[[feeds]]\nname = \"orders\"\nsource = { kind = \"redis-stream\", partitions = 2 }\nhub = \"h\"\nhandler = \"http://app:7071/api/orders\"\n",
+    )
+    .unwrap();
+    let feed = &config.feeds[0];
+    assert_eq!(feed.target, None);
+    assert_eq!(feed.to, Route::All);
+    assert_eq!(feed.handler.as_ref().unwrap().port(), Some(7071));
 }

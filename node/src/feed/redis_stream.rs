@@ -50,6 +50,19 @@ impl RedisStreamSource {
         format!("{}:feed:{}:{partition}", self.prefix, self.feed)
     }
 
+    /// The stream number a partition name stands for, refused when it is not one.
+    fn index(&self, partition: &str) -> Result<u32, SourceError> {
+        partition
+            .parse::<u32>()
+            .ok()
+            .filter(|n| *n < self.partitions && n.to_string() == partition)
+            .ok_or_else(|| SourceError::NoPartition {
+                feed: self.feed.clone(),
+                partition: partition.to_owned(),
+                partitions: self.partitions,
+            })
+    }
+
     /// The stream key of `partition`, refused when it is out of range.
     fn checked_key(&self, partition: u32) -> Result<String, SourceError> {
         if partition < self.partitions {
@@ -57,7 +70,7 @@ impl RedisStreamSource {
         } else {
             Err(SourceError::NoPartition {
                 feed: self.feed.clone(),
-                partition,
+                partition: partition.to_string(),
                 partitions: self.partitions,
             })
         }
@@ -71,7 +84,7 @@ impl RedisStreamSource {
         } else {
             Err(SourceError::BadCheckpoint {
                 feed: self.feed.clone(),
-                partition,
+                partition: partition.to_string(),
                 checkpoint: after.to_owned(),
             })
         }
@@ -83,7 +96,7 @@ impl RedisStreamSource {
             .await
             .map_err(|e| SourceError::Unavailable {
                 feed: self.feed.clone(),
-                partition,
+                partition: partition.to_string(),
                 message: e.to_string(),
             })
     }
@@ -91,7 +104,7 @@ impl RedisStreamSource {
     fn protocol(&self, partition: u32, message: String) -> SourceError {
         SourceError::Protocol {
             feed: self.feed.clone(),
-            partition,
+            partition: partition.to_string(),
             message,
         }
     }
@@ -220,29 +233,40 @@ fn read_reply(reply: &Value) -> Result<Vec<super::source::Change>, String> {
 }
 
 impl ChangeSource for RedisStreamSource {
-    fn partitions(&self) -> u32 {
-        self.partitions
+    fn partitions(&self) -> BoxFuture<'_, Result<Vec<String>, SourceError>> {
+        let names = (0..self.partitions).map(|p| p.to_string()).collect();
+        futures_util::future::ready(Ok(names)).boxed()
     }
 
-    fn read(
-        &self,
-        partition: u32,
-        after: Option<&str>,
-        start_from: &StartFrom,
+    fn read<'a>(
+        &'a self,
+        partition: &'a str,
+        after: Option<&'a str>,
+        start_from: &'a StartFrom,
         max: usize,
         wait: Duration,
-    ) -> BoxFuture<'_, Result<Batch, SourceError>> {
-        self.read_owned(partition, after.map(str::to_owned), *start_from, max, wait)
-            .boxed()
+    ) -> BoxFuture<'a, Result<Batch, SourceError>> {
+        let after = after.map(str::to_owned);
+        async move {
+            let partition = self.index(partition)?;
+            self.read_owned(partition, after, *start_from, max, wait)
+                .await
+        }
+        .boxed()
     }
 
     /// Exact while the lag, or the number of retained entries at or before the checkpoint, is
     /// at most 10 000 (`XRANGE` counts; the second case as `XLEN` minus them); beyond both it
     /// reports 10 000, a lower bound. Without a checkpoint it is `XLEN`, every retained entry,
     /// whatever `start_from` will skip.
-    fn lag(&self, partition: u32, after: Option<&str>) -> BoxFuture<'_, Result<u64, SourceError>> {
+    fn lag<'a>(
+        &'a self,
+        partition: &'a str,
+        after: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<u64, SourceError>> {
         let after = after.map(str::to_owned);
         async move {
+            let partition = self.index(partition)?;
             let key = self.checked_key(partition)?;
             let length = match self.query(partition, redis::cmd("XLEN").arg(&key)).await? {
                 Value::Int(n) => u64::try_from(n).unwrap_or(0),

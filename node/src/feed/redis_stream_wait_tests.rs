@@ -14,7 +14,7 @@ async fn a_blocking_read_returns_within_its_wait() {
     let started = Instant::now();
     let batch = source
         .read(
-            0,
+            "0",
             Some("0-0"),
             &StartFrom::Beginning,
             10,
@@ -36,7 +36,7 @@ async fn a_blocked_read_wakes_up_for_a_new_entry() {
     let (_server, conn, source) = setup(1).await;
     let key = source.key(0);
     let reading = source.read(
-        0,
+        "0",
         Some("0-0"),
         &StartFrom::Beginning,
         10,

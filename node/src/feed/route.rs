@@ -42,10 +42,11 @@ pub enum RouteError {
     },
 }
 
-/// Routes the change at `position` of `partition` of `feed`.
+/// Routes the change at `position` of `partition` of `feed` to its client method `target`.
 pub fn route(
     feed: &FeedConfig,
-    partition: u32,
+    target: &str,
+    partition: &str,
     position: &str,
     document: &Value,
 ) -> Result<Routed, RouteError> {
@@ -71,11 +72,11 @@ pub fn route(
         "feed": feed.name,
         "partition": partition,
         "position": position,
-        "key": format!("{}:{position}", document_id(fields)),
+        "key": dedupe_key(document, position),
     });
     Ok(Routed {
         scope,
-        target: feed.target.clone(),
+        target: target.to_owned(),
         arguments: vec![body, meta],
     })
 }
@@ -87,6 +88,16 @@ fn project(fields: &Map<String, Value>, names: &[String]) -> Map<String, Value> 
         .iter()
         .filter_map(|name| fields.get(name).map(|v| (name.clone(), v.clone())))
         .collect()
+}
+
+/// The dedupe key of the change at `position`: the document's id and the position, so a
+/// replay of the change (after a lease moved) carries the same key.
+pub fn dedupe_key(document: &Value, position: &str) -> String {
+    let id = match document {
+        Value::Object(fields) => document_id(fields),
+        _ => String::new(),
+    };
+    format!("{id}:{position}")
 }
 
 /// The document's `id` as text (numbers in their JSON form), or "" without a usable one; with

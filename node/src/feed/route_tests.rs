@@ -12,7 +12,7 @@ fn feed(to: Route, project: Option<&[&str]>) -> FeedConfig {
         source: FeedSource::RedisStream { partitions: 4 },
         start_from: StartFrom::Now,
         hub: "stocks".parse().unwrap(),
-        target: "stockUpdated".to_owned(),
+        target: Some("stockUpdated".to_owned()),
         to,
         project: project.map(|p| p.iter().map(|s| (*s).to_owned()).collect()),
         handler: None,
@@ -34,7 +34,14 @@ fn doc() -> Value {
 
 #[test]
 fn all_sends_the_whole_document_with_metadata() {
-    let routed = route(&feed(Route::All, None), 2, "1700000000000-3", &doc()).unwrap();
+    let routed = route(
+        &feed(Route::All, None),
+        "stockUpdated",
+        "2",
+        "1700000000000-3",
+        &doc(),
+    )
+    .unwrap();
     assert_eq!(
         routed,
         Routed {
@@ -44,7 +51,7 @@ fn all_sends_the_whole_document_with_metadata() {
                 doc(),
                 json!({
                     "feed": "stocks",
-                    "partition": 2,
+                    "partition": "2",
                     "position": "1700000000000-3",
                     "key": "msft:1700000000000-3",
                 }),
@@ -55,28 +62,56 @@ fn all_sends_the_whole_document_with_metadata() {
 
 #[test]
 fn group_and_user_templates_name_the_scope() {
-    let routed = route(&feed(group("sym-{symbol}"), None), 0, "1-0", &doc()).unwrap();
+    let routed = route(
+        &feed(group("sym-{symbol}"), None),
+        "stockUpdated",
+        "0",
+        "1-0",
+        &doc(),
+    )
+    .unwrap();
     assert_eq!(routed.scope, Scope::Group("sym-MSFT".to_owned()));
-    let routed = route(&feed(user("{owner.id}"), None), 0, "1-0", &doc()).unwrap();
+    let routed = route(
+        &feed(user("{owner.id}"), None),
+        "stockUpdated",
+        "0",
+        "1-0",
+        &doc(),
+    )
+    .unwrap();
     assert_eq!(routed.scope, Scope::User("42".to_owned()));
-    let routed = route(&feed(group("{symbol}/{price}"), None), 0, "1-0", &doc()).unwrap();
+    let routed = route(
+        &feed(group("{symbol}/{price}"), None),
+        "stockUpdated",
+        "0",
+        "1-0",
+        &doc(),
+    )
+    .unwrap();
     assert_eq!(routed.scope, Scope::Group("MSFT/410.5".to_owned()));
 }
 
 #[test]
 fn projection_keeps_listed_fields_and_omits_missing_ones() {
     let f = feed(Route::All, Some(&["symbol", "price", "volume"]));
-    let routed = route(&f, 0, "1-0", &doc()).unwrap();
+    let routed = route(&f, "stockUpdated", "0", "1-0", &doc()).unwrap();
     assert_eq!(
         routed.arguments[0],
         json!({"symbol": "MSFT", "price": 410.5})
     );
     let f = feed(Route::All, Some(&[]));
-    assert_eq!(route(&f, 0, "1-0", &doc()).unwrap().arguments[0], json!({}));
+    assert_eq!(
+        route(&f, "stockUpdated", "0", "1-0", &doc())
+            .unwrap()
+            .arguments[0],
+        json!({})
+    );
     // Projection does not reach into nested fields: "owner.id" is a top-level name.
     let f = feed(Route::All, Some(&["owner.id", "owner"]));
     assert_eq!(
-        route(&f, 0, "1-0", &doc()).unwrap().arguments[0],
+        route(&f, "stockUpdated", "0", "1-0", &doc())
+            .unwrap()
+            .arguments[0],
         json!({"owner": {"id": 42}})
     );
 }
@@ -84,7 +119,7 @@ fn projection_keeps_listed_fields_and_omits_missing_ones() {
 #[test]
 fn routing_reads_the_whole_document_not_the_projection() {
     let f = feed(group("{symbol}"), Some(&["price"]));
-    let routed = route(&f, 0, "1-0", &doc()).unwrap();
+    let routed = route(&f, "stockUpdated", "0", "1-0", &doc()).unwrap();
     assert_eq!(routed.scope, Scope::Group("MSFT".to_owned()));
     assert_eq!(routed.arguments[0], json!({"price": 410.5}));
 }
@@ -92,9 +127,15 @@ fn routing_reads_the_whole_document_not_the_projection() {
 #[test]
 fn the_key_uses_the_id_as_text_or_nothing() {
     let key = |document: Value| {
-        route(&feed(Route::All, None), 1, "5-1", &document)
-            .unwrap()
-            .arguments[1]["key"]
+        route(
+            &feed(Route::All, None),
+            "stockUpdated",
+            "1",
+            "5-1",
+            &document,
+        )
+        .unwrap()
+        .arguments[1]["key"]
             .clone()
     };
     assert_eq!(key(json!({"id": "a:b"})), json!("a:b:5-1"));
@@ -116,7 +157,13 @@ fn non_objects_are_refused() {
         json!(true),
     ] {
         assert_eq!(
-            route(&feed(Route::All, None), 0, "9-9", &document),
+            route(
+                &feed(Route::All, None),
+                "stockUpdated",
+                "0",
+                "9-9",
+                &document
+            ),
             Err(RouteError::NotAnObject {
                 position: "9-9".to_owned()
             }),
@@ -134,7 +181,7 @@ fn missing_or_unsuitable_template_fields_are_named() {
         (user("{id}-{owner.id.x}"), "owner.id.x"),
     ];
     for (to, field) in cases {
-        let err = route(&feed(to, None), 3, "7-0", &doc()).unwrap_err();
+        let err = route(&feed(to, None), "stockUpdated", "3", "7-0", &doc()).unwrap_err();
         assert_eq!(
             err,
             RouteError::MissingField {
@@ -152,7 +199,7 @@ fn missing_or_unsuitable_template_fields_are_named() {
     for field in ["symbol", "flag", "list"] {
         let to = group(&format!("{{{field}}}"));
         assert!(matches!(
-            route(&feed(to, None), 0, "1-0", &with_null),
+            route(&feed(to, None), "stockUpdated", "0", "1-0", &with_null),
             Err(RouteError::MissingField { .. })
         ));
     }

@@ -43,17 +43,17 @@ pub enum SourceError {
         /// The feed's name.
         feed: String,
         /// The partition read.
-        partition: u32,
+        partition: String,
         /// What the store said.
         message: String,
     },
     /// The partition does not exist.
-    #[error("feed {feed} has no partition {partition}: it has {partitions} (source.partitions)")]
+    #[error("feed {feed} has no partition {partition:?}: it has {partitions} (source.partitions)")]
     NoPartition {
         /// The feed's name.
         feed: String,
         /// The partition asked for.
-        partition: u32,
+        partition: String,
         /// How many there are.
         partitions: u32,
     },
@@ -66,9 +66,22 @@ pub enum SourceError {
         /// The feed's name.
         feed: String,
         /// The partition.
-        partition: u32,
+        partition: String,
         /// The checkpoint given.
         checkpoint: String,
+    },
+    /// The partition no longer exists: it was split or merged into `successors`, which
+    /// continue from its checkpoint. The lease is replaced by theirs; nothing is skipped.
+    #[error(
+        "feed {feed} partition {partition:?} was split or merged into {successors:?}: its lease is handed over to theirs"
+    )]
+    Replaced {
+        /// The feed's name.
+        feed: String,
+        /// The partition that is gone.
+        partition: String,
+        /// The partitions that now cover its range.
+        successors: Vec<String>,
     },
     /// The store answered with something this source does not understand.
     #[error("feed {feed} partition {partition}: unexpected reply from the source: {message}")]
@@ -76,29 +89,48 @@ pub enum SourceError {
         /// The feed's name.
         feed: String,
         /// The partition.
-        partition: u32,
+        partition: String,
         /// What was wrong.
         message: String,
     },
 }
 
-/// A partitioned source of changes.
+impl SourceError {
+    /// The `kind` label of `herald_feed_read_errors_total`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Unavailable { .. } => "unavailable",
+            Self::NoPartition { .. } => "no_partition",
+            Self::BadCheckpoint { .. } => "bad_checkpoint",
+            Self::Replaced { .. } => "replaced",
+            Self::Protocol { .. } => "protocol",
+        }
+    }
+}
+
+/// A partitioned source of changes. Partitions are named by strings: stream numbers for
+/// `redis-stream`, feed ranges for Cosmos DB; each becomes the lease `<feed>/<partition>`.
 pub trait ChangeSource: Send + Sync {
-    /// How many partitions, numbered from 0.
-    fn partitions(&self) -> u32;
+    /// The partitions as they are now. A source whose partitions split or merge reports the
+    /// new ones here, and [`SourceError::Replaced`] from reads of the old ones.
+    fn partitions(&self) -> BoxFuture<'_, Result<Vec<String>, SourceError>>;
 
     /// Up to `max` changes of `partition` after the checkpoint `after` (or from `start_from`
     /// without one), waiting up to `wait` for the first; an empty batch after the wait.
-    fn read(
-        &self,
-        partition: u32,
-        after: Option<&str>,
-        start_from: &StartFrom,
+    fn read<'a>(
+        &'a self,
+        partition: &'a str,
+        after: Option<&'a str>,
+        start_from: &'a StartFrom,
         max: usize,
         wait: Duration,
-    ) -> BoxFuture<'_, Result<Batch, SourceError>>;
+    ) -> BoxFuture<'a, Result<Batch, SourceError>>;
 
     /// How many changes of `partition` are after the checkpoint `after` (all retained ones
     /// without one); may be approximate, see the implementation.
-    fn lag(&self, partition: u32, after: Option<&str>) -> BoxFuture<'_, Result<u64, SourceError>>;
+    fn lag<'a>(
+        &'a self,
+        partition: &'a str,
+        after: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<u64, SourceError>>;
 }
