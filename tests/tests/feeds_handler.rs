@@ -38,7 +38,7 @@ fn answer(request: &UpstreamRequest, key: &str, failing: &AtomicBool, calls: &At
         return (401, "text/plain", b"bad signature".to_vec());
     }
     if failing.load(Ordering::SeqCst) {
-        return if n % 2 == 0 {
+        return if n.is_multiple_of(2) {
             (
                 503,
                 "text/plain",
