@@ -40,11 +40,17 @@ pub async fn live_nodes<C: ConnectionLike + Send>(
         return Ok(Vec::new());
     }
     ids.sort();
-    let mut pipe = redis::pipe();
+    // One GET per node, not a pipeline: node keys are spread over a Redis Cluster's slots,
+    // and a cluster connection refuses a pipeline that crosses slots.
+    let mut records: Vec<Option<String>> = Vec::with_capacity(ids.len());
     for id in &ids {
-        pipe.cmd("GET").arg(keys.node(id));
+        records.push(
+            redis::cmd("GET")
+                .arg(keys.node(id))
+                .query_async(conn)
+                .await?,
+        );
     }
-    let records: Vec<Option<String>> = pipe.query_async(conn).await?;
     Ok(ids
         .into_iter()
         .zip(records)

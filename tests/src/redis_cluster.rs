@@ -107,6 +107,30 @@ impl RedisCluster {
             .port()
     }
 
+    /// `XADD <key> * doc <document>` through `redis-cli -c`, which follows the cluster's
+    /// redirections; returns the new stream id.
+    pub fn xadd(&self, key: &str, document: &str) -> String {
+        let output = std::process::Command::new("redis-cli")
+            .args([
+                "-c",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.any_running_port().to_string(),
+            ])
+            .args(["XADD", key, "*", "doc", document])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("run redis-cli");
+        let id = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+        assert!(
+            output.status.success() && id.contains('-'),
+            "XADD {key} failed: {id} {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        id
+    }
+
     /// `CLUSTER KEYSLOT <key>`.
     pub fn keyslot(&self, key: &str) -> u16 {
         cli_at(self.any_running_port(), &["CLUSTER", "KEYSLOT", key])
