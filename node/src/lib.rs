@@ -11,6 +11,7 @@
 //! - [`connections`]: negotiated connections (token → id, hub, user);
 //! - [`auth`], [`config`], [`metrics`]: cross-cutting pieces passed in as handles;
 //! - [`server`]: the composition root, [`run`].
+//! - [`demo`]: the stock board page served at `/` in standalone mode.
 
 pub mod auth;
 pub mod backplane;
@@ -18,6 +19,7 @@ pub mod cluster;
 pub mod config;
 pub mod connections;
 pub mod coordinator_mode;
+pub mod demo;
 pub mod feed;
 pub mod http;
 pub mod hub;

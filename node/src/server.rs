@@ -156,6 +156,7 @@ pub async fn run(
             .app_data(client_state.clone())
             .configure(http::client::configure)
             // Before the REST API: its metrics scope matches every path.
+            .configure(|cfg| crate::demo::configure(cfg, mode))
             .configure(http::rest::configure)
     })
     .disable_signals()

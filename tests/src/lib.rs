@@ -5,6 +5,7 @@
 //! the official SignalR clients driven as child processes ([`JsClient`], [`PyClient`]).
 
 pub mod binary;
+pub mod browser;
 pub mod cluster_sandbox;
 pub mod config;
 pub mod driver;
