@@ -34,12 +34,15 @@ use url::Url;
 use crate::auth::ConnectionString;
 
 pub use error::ConfigError;
-pub use feeds::{DEFAULT_BATCH_SIZE, FeedConfig, FeedSource, Route, StartFrom, Template};
+pub use feeds::{
+    CosmosAccount, CosmosAuth, DEFAULT_BATCH_SIZE, DEFAULT_COSMOS_POLL_DELAY, FeedConfig,
+    FeedSource, Route, SecretText, StartFrom, Template,
+};
 /// The transports `client.transports` lists; re-exported so callers need not reach into proto.
 pub use herald_proto::negotiate::TransportType;
 pub use sections::{
-    AuthConfig, ClientConfig, ClusterConfig, LogConfig, LogFormat, RedisConfig, RestConfig,
-    ShutdownConfig, UpstreamConfig,
+    AuthConfig, ClientConfig, ClusterConfig, DemoConfig, LogConfig, LogFormat, RedisConfig,
+    RestConfig, ShutdownConfig, UpstreamConfig,
 };
 
 /// The whole configuration of a node.
@@ -76,6 +79,8 @@ pub struct Config {
     pub redis: RedisConfig,
     /// Membership timers and how other nodes reach this one.
     pub cluster: ClusterConfig,
+    /// The standalone demo (embedded account, `stocks` feed, price writer).
+    pub demo: DemoConfig,
     /// `[[feeds]]`: change feeds turned into pushes; none by default. The summary lists them
     /// after the key table's settings.
     #[serde(skip)]
@@ -105,6 +110,7 @@ impl Config {
             upstream: UpstreamConfig::default(),
             redis: RedisConfig::default(),
             cluster: ClusterConfig::default(),
+            demo: DemoConfig::default(),
             feeds: Vec::new(),
         }
     }

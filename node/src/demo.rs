@@ -25,8 +25,20 @@
 //! Every file is compiled into the binary ([`assets`]) and served by [`page`], with an `ETag`
 //! and `Cache-Control: no-cache` so a browser revalidates and never mixes files of two builds.
 //! `herald node` does not serve the page: a cluster's `/` belongs to whatever fronts it.
+//!
+//! What feeds the board in standalone mode (unless `demo.enabled = false`):
+//! - [`stocks`]: the embedded Cosmos DB container `demo/stocks` (partition key `/symbol`, 4
+//!   feed ranges) and the `stocks` feed that pushes its changes as `stockUpdated` to hub
+//!   `stocks`;
+//! - [`writer`]: moves prices every `demo.interval` (`demo.writer = false` turns it off);
+//! - [`documents`]: `POST /api/embedded/dbs/{db}/colls/{container}/docs` (and `herald write`)
+//!   to write your own documents into the embedded account.
 
 pub mod assets;
+pub mod documents;
 pub mod page;
+pub mod standalone;
+pub mod stocks;
+pub mod writer;
 
 pub use page::configure;

@@ -49,6 +49,20 @@ enum Command {
         #[arg(long, value_parser = humantime::parse_duration)]
         ttl: Option<Duration>,
     },
+    /// Write a document into the embedded Cosmos DB account of a running standalone herald
+    /// (it then flows through that container's change feed), e.g.
+    /// `herald write '{"id":"MSFT","symbol":"MSFT","price":431.2}'`.
+    Write {
+        /// The document: one JSON object with a string "id" and the container's partition key
+        /// (`symbol` for demo/stocks); `-` reads it from standard input.
+        document: String,
+        /// `database/container` to write to.
+        #[arg(long, default_value = "demo/stocks")]
+        container: String,
+        /// The standalone herald's base URL (default: `http://` + the `listen` setting).
+        #[arg(long)]
+        url: Option<String>,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -65,6 +79,11 @@ fn main() -> std::process::ExitCode {
         Command::Node => serve(config, Mode::Node),
         Command::Coordinator => coordinate(config),
         Command::Token { user, hub, ttl } => token(&config, user, &hub, ttl),
+        Command::Write {
+            document,
+            container,
+            url,
+        } => write(&config, &document, &container, url),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -115,6 +134,29 @@ fn token(
         .mint_client_token(user.as_deref(), &hub, ttl)
         .context("cannot mint a token; set connection_string (or HERALD_CONNECTION_STRING) with an AccessKey")?;
     println!("{token}");
+    Ok(())
+}
+
+fn write(
+    config: &Config,
+    document: &str,
+    container: &str,
+    url: Option<String>,
+) -> anyhow::Result<()> {
+    let (database, container) = container
+        .split_once('/')
+        .filter(|(d, c)| !d.is_empty() && !c.is_empty() && !c.contains('/'))
+        .context("--container: expected database/container, such as demo/stocks")?;
+    let document = if document == "-" {
+        std::io::read_to_string(std::io::stdin()).context("cannot read the document from stdin")?
+    } else {
+        document.to_owned()
+    };
+    let base = url.unwrap_or_else(|| format!("http://{}", config.listen));
+    let answer = actix_web::rt::System::new().block_on(
+        herald_node::demo::documents::write_remote(config, &base, database, container, &document),
+    )?;
+    println!("{answer}");
     Ok(())
 }
 

@@ -117,7 +117,7 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
     ),
     (
         "herald_feed_read_errors_total",
-        "Failed reads of a feed partition, by feed and kind (unavailable, no_partition, bad_checkpoint, replaced, protocol); retried.",
+        "Failed reads of a feed partition, by feed and kind (unavailable, no_partition, bad_checkpoint, replaced, protocol, throttled, unauthorized, not_a_partition); retried.",
     ),
     (
         "herald_feed_handler_calls_total",

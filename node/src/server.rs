@@ -49,6 +49,14 @@ pub async fn run(
     mode: Mode,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
+    let mut config = config;
+    let embedded = match mode {
+        Mode::Standalone => {
+            crate::demo::standalone::add_demo_feed(&mut config);
+            crate::demo::standalone::start(&config).await?
+        }
+        Mode::Node => None,
+    };
     let config = Arc::new(config);
     let metrics = Metrics::new();
     let auth = Authenticator::from_config(&config);
@@ -146,7 +154,8 @@ pub async fn run(
             })?,
     };
     let grace = config.shutdown.grace_period;
-    let feeds = crate::feed::startup::start(&state, announcements)
+    let embedded_account = embedded.as_ref().map(|e| e.account.clone());
+    let feeds = crate::feed::startup::start(&state, announcements, embedded_account.clone())
         .await
         .context("cannot start [[feeds]]")?;
 
@@ -157,6 +166,7 @@ pub async fn run(
             .configure(http::client::configure)
             // Before the REST API: its metrics scope matches every path.
             .configure(|cfg| crate::demo::configure(cfg, mode))
+            .configure(|cfg| crate::demo::documents::configure(cfg, embedded_account.clone()))
             .configure(http::rest::configure)
     })
     .disable_signals()
@@ -217,6 +227,9 @@ pub async fn run(
     );
 
     shutdown.await;
+    if let Some(embedded) = &embedded {
+        embedded.stop();
+    }
     readiness.abort();
     if let (Some((task, record)), Some(store)) = (&heartbeat, cluster.store()) {
         // Tell the coordinators first, so this node's leases move while it drains.

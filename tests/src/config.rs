@@ -35,6 +35,9 @@ impl HeraldConfig {
         let mut env = BTreeMap::new();
         env.insert("HERALD_NODE_ID".to_owned(), "n1".to_owned());
         env.insert("HERALD_LOG_LEVEL".to_owned(), "info".to_owned());
+        // The standalone demo (embedded account, stocks feed, price writer) only where a test
+        // asks for it with `demo()`: elsewhere it would only add load and log lines.
+        env.insert("HERALD_DEMO_ENABLED".to_owned(), "false".to_owned());
         Self {
             listen_port: free_port(),
             admin_port: free_port(),
@@ -43,6 +46,11 @@ impl HeraldConfig {
             subcommand: "standalone".to_owned(),
             endpoint: None,
         }
+    }
+
+    /// Runs the standalone demo (`demo.enabled`), as `herald` does by default.
+    pub fn demo(self) -> Self {
+        self.env("HERALD_DEMO_ENABLED", "true")
     }
 
     /// Runs `herald <subcommand>` (`node` for a cluster node).

@@ -96,12 +96,20 @@ fn connected_over(
     }
 }
 
-/// Every price a ticker symbol shows is a number with two decimals.
-fn assert_ticker_prices(state: &BoardState) {
-    let shown: Vec<&str> = SYMBOLS.iter().filter_map(|s| state.price(s)).collect();
+/// The symbols the demo writer moves (node/src/demo/stocks.rs).
+const WRITER_SYMBOLS: [&str; 8] = [
+    "AAPL", "AMZN", "GOOG", "META", "MSFT", "NVDA", "ORCL", "TSLA",
+];
+
+/// Every price a writer symbol shows is a number with two decimals.
+fn assert_writer_prices(state: &BoardState) {
+    let shown: Vec<&str> = WRITER_SYMBOLS
+        .iter()
+        .filter_map(|s| state.price(s))
+        .collect();
     assert!(
         !shown.is_empty(),
-        "no ticker symbol on the board: {state:?}"
+        "no symbol of the demo writer on the board: {state:?}"
     );
     for price in shown {
         let decimals = price.split_once('.').map(|(_, d)| d.len());
@@ -112,18 +120,18 @@ fn assert_ticker_prices(state: &BoardState) {
     }
 }
 
-/// Loads the page of `server` (with `query`), lets the ticker run and checks that the page
-/// shows at least [`MIN_UPDATES`] within [`UPDATES_TIMEOUT`] over `transport`.
+/// Loads the page of `server` (with `query`) and checks that the demo writer's price changes,
+/// pushed by the standalone `stocks` feed, show at least [`MIN_UPDATES`] times within
+/// [`UPDATES_TIMEOUT`] over `transport`.
 fn page_gets_updates_over(server: &HeraldProcess, query: &str, transport: &'static str) {
-    let _ticker = Ticker::start(server);
     let mut page = DemoPage::open(&format!("{}/{query}", server.base_url()));
     let connected = connected_over(transport, MIN_UPDATES);
     let state = page.wait_for(
-        &format!("connected over {transport} with {MIN_UPDATES} updates, some from the ticker"),
+        &format!("connected over {transport} with {MIN_UPDATES} updates from the demo writer"),
         UPDATES_TIMEOUT,
-        |state| connected(state) && SYMBOLS.iter().any(|s| state.price(s).is_some()),
+        |state| connected(state) && WRITER_SYMBOLS.iter().any(|s| state.price(s).is_some()),
     );
-    assert_ticker_prices(&state);
+    assert_writer_prices(&state);
     assert_eq!(state.error, "");
     // What the page says is what the server sees.
     let series =
@@ -177,7 +185,7 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
 
 #[test]
 fn standalone_serves_the_page_and_its_files_from_the_binary() {
-    let server = HeraldConfig::new().anonymous().start();
+    let server = HeraldConfig::new().demo().anonymous().start();
     let base = server.base_url();
 
     let (status, headers, body) = get("GET", &format!("{base}/"), &[]);
@@ -235,6 +243,7 @@ fn standalone_serves_the_page_and_its_files_from_the_binary() {
 fn herald_node_does_not_serve_the_page() {
     let redis = RedisServer::start();
     let node = HeraldConfig::new()
+        .demo()
         .subcommand("node")
         .env("HERALD_REDIS_URL", &redis.url())
         .env("HERALD_REDIS_PREFIX", &herald_tests::unique("demo"))
@@ -248,13 +257,14 @@ fn herald_node_does_not_serve_the_page() {
 
 #[test]
 fn the_page_shows_live_prices_over_websockets() {
-    let server = HeraldConfig::new().anonymous().start();
+    let server = HeraldConfig::new().demo().anonymous().start();
     page_gets_updates_over(&server, "", "WebSockets");
 }
 
 #[test]
 fn without_websockets_the_page_falls_back_to_server_sent_events() {
     let server = HeraldConfig::new()
+        .demo()
         .env("HERALD_CLIENT_TRANSPORTS", "ServerSentEvents,LongPolling")
         .start();
     let token = server.client_token(HUB, "viewer").expect("a client token");
@@ -268,6 +278,7 @@ fn without_websockets_the_page_falls_back_to_server_sent_events() {
 #[test]
 fn with_only_long_polling_the_page_polls() {
     let server = HeraldConfig::new()
+        .demo()
         .env("HERALD_CLIENT_TRANSPORTS", "LongPolling")
         .start();
     let token = server.client_token(HUB, "viewer").expect("a client token");
@@ -276,7 +287,7 @@ fn with_only_long_polling_the_page_polls() {
 
 #[test]
 fn a_change_delivered_twice_is_shown_once() {
-    let server = HeraldConfig::new().anonymous().start();
+    let server = HeraldConfig::new().demo().anonymous().start();
     let mut page = DemoPage::open(&format!("{}/", server.base_url()));
     page.wait_for("connected", RECONNECT_TIMEOUT, |s| s.status == "connected");
     let rest = server.rest();
@@ -306,7 +317,7 @@ fn a_change_delivered_twice_is_shown_once() {
 
 #[test]
 fn the_page_reconnects_when_herald_restarts() {
-    let config = HeraldConfig::new().anonymous();
+    let config = HeraldConfig::new().demo().anonymous();
     let mut server = config.clone().start();
     let _ticker = Ticker::start(&server);
     let mut page = DemoPage::open(&format!("{}/", server.base_url()));

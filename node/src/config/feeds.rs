@@ -52,13 +52,94 @@ pub enum FeedSource {
         /// How many streams, numbered from 0.
         partitions: u32,
     },
-    /// An Azure Cosmos DB container's change feed (configuration only so far).
+    /// An Azure Cosmos DB container's change feed, one partition per feed range.
     Cosmos {
         /// The database.
         database: String,
         /// The container within it.
         container: String,
+        /// Which account: a real one, or the embedded in-memory one of standalone mode.
+        account: CosmosAccount,
+        /// Least time between two requests for one feed range while its pages come back
+        /// empty: each empty poll costs request units, so this trades latency for RU.
+        poll_delay: Duration,
     },
+}
+
+/// `poll_delay` when not given: a change is seen within about a second, at the price of one
+/// (cheap, ~1 RU) empty read per feed range per second while nothing changes. The SDKs'
+/// change feed processors default to 5 s.
+pub const DEFAULT_COSMOS_POLL_DELAY: Duration = Duration::from_secs(1);
+
+/// The Cosmos DB account a `cosmos` feed reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CosmosAccount {
+    /// No `endpoint`: the embedded in-memory account that standalone mode runs (the SDK's
+    /// emulator); a cluster node refuses it, since its data would live in one process only.
+    Embedded,
+    /// A real account.
+    Remote {
+        /// `https://<account>.documents.azure.com:443/`.
+        endpoint: Url,
+        /// How Herald proves who it is.
+        auth: CosmosAuth,
+    },
+}
+
+/// How Herald authenticates to a real Cosmos DB account (`source.auth`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CosmosAuth {
+    /// `auth = "key"`: the account's primary or secondary key (or a read-only key).
+    Key(SecretText),
+    /// `auth = "workload-identity"`: Entra ID through Kubernetes workload identity (the
+    /// `AZURE_FEDERATED_TOKEN_FILE`, `AZURE_TENANT_ID` and `AZURE_CLIENT_ID` the webhook
+    /// injects); `client_id` overrides the injected client id.
+    WorkloadIdentity {
+        /// The app registration or user-assigned identity to sign in as.
+        client_id: Option<String>,
+    },
+    /// `auth = "managed-identity"`: the VM's, App Service's or pod's managed identity; with
+    /// `client_id`, that user-assigned identity instead of the system-assigned one.
+    ManagedIdentity {
+        /// The user-assigned identity's client id.
+        client_id: Option<String>,
+    },
+    /// `auth = "developer"`: the developer's `az login` or `azd auth login`, for local runs.
+    Developer,
+}
+
+impl CosmosAuth {
+    /// The `auth` value that selects this.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Key(_) => "key",
+            Self::WorkloadIdentity { .. } => "workload-identity",
+            Self::ManagedIdentity { .. } => "managed-identity",
+            Self::Developer => "developer",
+        }
+    }
+}
+
+/// A secret from the configuration: shown only as `(redacted)`, in logs and in `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretText(String);
+
+impl SecretText {
+    /// Wraps a secret.
+    pub fn new(secret: String) -> Self {
+        Self(secret)
+    }
+
+    /// The secret itself, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SecretText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("(redacted)")
+    }
 }
 
 impl std::fmt::Display for FeedSource {
@@ -68,7 +149,22 @@ impl std::fmt::Display for FeedSource {
             Self::Cosmos {
                 database,
                 container,
-            } => write!(f, "cosmos {database}/{container}"),
+                account,
+                poll_delay,
+            } => {
+                write!(f, "cosmos {database}/{container}")?;
+                if let CosmosAccount::Remote { endpoint, auth } = account {
+                    write!(f, " at {} (auth {})", redacted(endpoint), auth.name())?;
+                }
+                if *poll_delay != DEFAULT_COSMOS_POLL_DELAY {
+                    write!(
+                        f,
+                        ", poll_delay {}",
+                        humantime::format_duration(*poll_delay)
+                    )?;
+                }
+                Ok(())
+            }
         }
     }
 }

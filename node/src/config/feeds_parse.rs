@@ -13,6 +13,10 @@ use super::feed_time::parse_start_from;
 use super::feeds::{DEFAULT_BATCH_SIZE, FeedConfig, FeedSource, Route};
 use super::{Config, ConfigError, suggest};
 
+mod cosmos;
+#[cfg(test)]
+mod cosmos_tests;
+
 /// The keys a feed may have.
 const FIELDS: &[&str] = &[
     "name",
@@ -36,7 +40,7 @@ const MAX_BATCH_SIZE: usize = 10_000;
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 enum RawSource {
     RedisStream { partitions: u32 },
-    Cosmos { database: String, container: String },
+    Cosmos(cosmos::RawCosmos),
 }
 
 /// Parses the value of the top-level `feeds` key of the TOML document `origin`.
@@ -200,23 +204,7 @@ fn parse_source(table: &toml::Table, key: &str) -> Result<FeedSource, ConfigErro
             &format!("{key}.partitions"),
             format!("expected 1 to {MAX_PARTITIONS}, got {partitions}"),
         )),
-        RawSource::Cosmos {
-            database,
-            container,
-        } => {
-            for (field, value) in [("database", &database), ("container", &container)] {
-                if value.trim().is_empty() {
-                    return Err(invalid(
-                        &format!("{key}.{field}"),
-                        "is empty: name the Cosmos DB {field}".to_owned(),
-                    ));
-                }
-            }
-            Ok(FeedSource::Cosmos {
-                database,
-                container,
-            })
-        }
+        RawSource::Cosmos(raw) => cosmos::parse(raw, &key),
     }
 }
 

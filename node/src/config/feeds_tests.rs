@@ -80,7 +80,9 @@ fn full_feeds_are_read() {
         orders.source,
         FeedSource::Cosmos {
             database: "demo".to_owned(),
-            container: "orders".to_owned()
+            container: "orders".to_owned(),
+            account: super::CosmosAccount::Embedded,
+            poll_delay: super::DEFAULT_COSMOS_POLL_DELAY,
         }
     );
     assert_eq!(orders.start_from, StartFrom::Now, "the default");

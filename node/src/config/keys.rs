@@ -207,6 +207,21 @@ pub(crate) static KEYS: &[Key] = &[
         Kind::ConnectionEvents(|c| &mut c.upstream.events),
     ),
     setting(
+        "demo.enabled",
+        "HERALD_DEMO_ENABLED",
+        Kind::Bool(|c| &mut c.demo.enabled),
+    ),
+    setting(
+        "demo.writer",
+        "HERALD_DEMO_WRITER",
+        Kind::Bool(|c| &mut c.demo.writer),
+    ),
+    setting(
+        "demo.interval",
+        "HERALD_DEMO_INTERVAL",
+        Kind::Duration(|c| &mut c.demo.interval),
+    ),
+    setting(
         "redis.url",
         "HERALD_REDIS_URL",
         Kind::RedisUrl(|c| &mut c.redis.url),

@@ -156,6 +156,30 @@ impl Default for ShutdownConfig {
     }
 }
 
+/// `[demo]`: the stock board of standalone mode (see [`crate::demo`]): an embedded Cosmos DB
+/// account with `demo/stocks`, the `stocks` feed pushing `stockUpdated` to hub `stocks`, and a
+/// writer that moves prices. Ignored by `herald node`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DemoConfig {
+    /// Whether standalone mode runs the demo (account, feed, writer) at all.
+    pub enabled: bool,
+    /// Whether the writer updates prices; off leaves the account to documents you write.
+    pub writer: bool,
+    /// Time between two price updates of the writer.
+    #[serde(serialize_with = "serialize_duration")]
+    pub interval: Duration,
+}
+
+impl Default for DemoConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            writer: true,
+            interval: Duration::from_secs(1),
+        }
+    }
+}
+
 /// `[upstream]`: the application endpoint client events are forwarded to, the way Azure
 /// SignalR Service's serverless mode calls its upstream (see [`crate::upstream`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -4,8 +4,9 @@
 //! The coordinator announces each change of assignments (a Redis publish in a cluster, a
 //! watch cell in one process) and the runner re-reads the table at once; it also re-reads it
 //! every second, so a missed announcement only delays convergence. At start, and until it
-//! succeeds, the runner lists each source's partitions and makes sure a lease exists for each
-//! (idempotent: every node does it).
+//! succeeds, the runner lists each source's partitions and creates the leases missing for them
+//! (idempotent: every node does it); partitions that leases of the feed already cover, after
+//! a split or merge, get none (see `ChangeSource::new_partitions`).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -182,10 +183,27 @@ async fn ensure_leases(
                 continue;
             }
         };
-        let ids: Vec<String> = partitions.iter().map(|p| format!("{name}/{p}")).collect();
+        let table = match context.leases.all().await {
+            Ok(table) => table,
+            Err(error) => {
+                tracing::warn!(feed = %name, %error, "could not read the lease table; retrying");
+                continue;
+            }
+        };
+        let prefix = format!("{name}/");
+        let existing: Vec<String> = table
+            .iter()
+            .filter_map(|l| l.id.strip_prefix(&prefix).map(str::to_owned))
+            .collect();
+        let ids: Vec<String> = feed
+            .source
+            .new_partitions(&existing, &partitions)
+            .iter()
+            .map(|p| format!("{name}/{p}"))
+            .collect();
         match context.leases.ensure(&ids).await {
             Ok(()) => {
-                tracing::info!(feed = %name, partitions = ids.len(), "feed leases ensured");
+                tracing::info!(feed = %name, partitions = partitions.len(), existing = existing.len(), created = ids.len(), "feed leases ensured");
                 unlisted.remove(&name);
             }
             Err(error) => {

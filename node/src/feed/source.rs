@@ -83,6 +83,43 @@ pub enum SourceError {
         /// The partitions that now cover its range.
         successors: Vec<String>,
     },
+    /// The store refused the read for now because of its rate limit (Cosmos DB: 429, request
+    /// units exhausted, after the SDK's own retries); the source waits `retry_after` before
+    /// its next request of this partition.
+    #[error(
+        "feed {feed} partition {partition}: throttled by the source (rate limit), retrying after {retry_after:?}: if this persists, raise the container's throughput (RU/s) or the feed's poll_delay"
+    )]
+    Throttled {
+        /// The feed's name.
+        feed: String,
+        /// The partition.
+        partition: String,
+        /// How long the source asked to wait.
+        retry_after: Duration,
+    },
+    /// The source refused Herald's credentials or their permissions.
+    #[error("feed {feed} partition {partition}: not allowed to read the source: {message}")]
+    Unauthorized {
+        /// The feed's name.
+        feed: String,
+        /// The partition.
+        partition: String,
+        /// What was refused and what to check.
+        message: String,
+    },
+    /// A lease names a partition this kind of source cannot have (e.g. a redis-stream lease
+    /// under a feed that now reads Cosmos DB).
+    #[error(
+        "feed {feed}: {partition:?} is not a partition of this source ({expected}): delete the lease; leases are created from the source's partitions"
+    )]
+    NotAPartition {
+        /// The feed's name.
+        feed: String,
+        /// The partition asked for.
+        partition: String,
+        /// What a partition of this source looks like.
+        expected: String,
+    },
     /// The store answered with something this source does not understand.
     #[error("feed {feed} partition {partition}: unexpected reply from the source: {message}")]
     Protocol {
@@ -104,6 +141,9 @@ impl SourceError {
             Self::BadCheckpoint { .. } => "bad_checkpoint",
             Self::Replaced { .. } => "replaced",
             Self::Protocol { .. } => "protocol",
+            Self::Throttled { .. } => "throttled",
+            Self::Unauthorized { .. } => "unauthorized",
+            Self::NotAPartition { .. } => "not_a_partition",
         }
     }
 }
@@ -114,6 +154,18 @@ pub trait ChangeSource: Send + Sync {
     /// The partitions as they are now. A source whose partitions split or merge reports the
     /// new ones here, and [`SourceError::Replaced`] from reads of the old ones.
     fn partitions(&self) -> BoxFuture<'_, Result<Vec<String>, SourceError>>;
+
+    /// Of the partitions `listed` (from [`Self::partitions`]), those that need a new lease when
+    /// the feed's leases already cover the partitions `existing`. The default: those not among
+    /// them. A source whose partitions split and merge keeps a lease that still covers part of
+    /// a listed partition from being doubled by a new one.
+    fn new_partitions(&self, existing: &[String], listed: &[String]) -> Vec<String> {
+        listed
+            .iter()
+            .filter(|p| !existing.contains(p))
+            .cloned()
+            .collect()
+    }
 
     /// Up to `max` changes of `partition` after the checkpoint `after` (or from `start_from`
     /// without one), waiting up to `wait` for the first; an empty batch after the wait.

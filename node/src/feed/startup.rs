@@ -4,7 +4,8 @@
 //! - In a cluster (`herald node`) the lease table is in Redis and `herald coordinator`
 //!   processes assign it; their announcements arrive over the backplane.
 //! - Standalone, the lease table is in memory and an embedded coordinator (the same balancer)
-//!   assigns every lease to this node.
+//!   assigns every lease to this node; `cosmos` feeds without an `endpoint` read the embedded
+//!   account.
 
 use std::sync::Arc;
 
@@ -15,6 +16,7 @@ use herald_coordinator::lease_table::LeaseTable;
 use herald_coordinator::memory_leases::MemoryLeaseTable;
 use tokio::sync::watch;
 
+use super::cosmos::EmbeddedCosmos;
 use super::handler::FeedHandler;
 use super::redis_stream::RedisStreamSource;
 use super::runner::{self, RunnerContext, RunnerFeed, RunnerHandle};
@@ -49,6 +51,7 @@ impl Feeds {
 pub async fn start(
     state: &AppState,
     announcements: Option<watch::Receiver<u64>>,
+    embedded: Option<Arc<EmbeddedCosmos>>,
 ) -> anyhow::Result<Option<Feeds>> {
     let config = &state.config;
     if config.feeds.is_empty() {
@@ -57,7 +60,7 @@ pub async fn start(
     let node = config.node_id.to_string();
     let mut feeds = Vec::new();
     for (index, feed) in config.feeds.iter().enumerate() {
-        let source = open_source(config, index, feed).await?;
+        let source = open_source(config, index, feed, embedded.as_deref()).await?;
         let handler = feed
             .handler
             .clone()
@@ -115,6 +118,7 @@ async fn open_source(
     config: &Config,
     index: usize,
     feed: &FeedConfig,
+    embedded: Option<&EmbeddedCosmos>,
 ) -> anyhow::Result<Arc<dyn ChangeSource>> {
     match &feed.source {
         FeedSource::RedisStream { partitions } => {
@@ -134,9 +138,9 @@ async fn open_source(
                 *partitions,
             )))
         }
-        FeedSource::Cosmos { .. } => {
-            anyhow::bail!("feeds[{index}].source: the cosmos source is not available in this build")
-        }
+        FeedSource::Cosmos { .. } => super::cosmos::open(feed, embedded)
+            .await
+            .with_context(|| format!("feeds[{index}].source")),
     }
 }
 
