@@ -41,14 +41,7 @@ async fn write(
     state: web::Data<AppState>,
     embedded: web::Data<EmbeddedCosmos>,
 ) -> Result<HttpResponse, ApiError> {
-    let header = req
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    state
-        .auth
-        .verify_rest(header, req.path())
-        .map_err(|e| ApiError::unauthorized(e.to_string()))?;
+    crate::http::rest::authorize_caller(&req, &state)?;
     let (database, container) = path.into_inner();
     let body = read_limited(
         &req,

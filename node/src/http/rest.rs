@@ -193,8 +193,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// Authorizes the call and resolves its hub.
-fn authorize(req: &HttpRequest, state: &AppState) -> Result<HubName, ApiError> {
+/// Checks the caller's bearer token for this request's URL (anonymous mode accepts anyone).
+pub fn authorize_caller(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
     let header = req
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)
@@ -202,7 +202,13 @@ fn authorize(req: &HttpRequest, state: &AppState) -> Result<HubName, ApiError> {
     state
         .auth
         .verify_rest(header, req.path())
-        .map_err(|e| ApiError::unauthorized(e.to_string()))?;
+        .map(|_| ())
+        .map_err(|e| ApiError::unauthorized(e.to_string()))
+}
+
+/// Authorizes the call and resolves its hub.
+fn authorize(req: &HttpRequest, state: &AppState) -> Result<HubName, ApiError> {
+    authorize_caller(req, state)?;
     let name = req.match_info().get("hub").unwrap_or_default();
     state.hubs.check(name).map_err(|e| match e {
         HubError::InvalidName(e) => ApiError::bad_request(e.to_string()),
