@@ -59,17 +59,7 @@ pub async fn open(
     options: ConnectOptions,
     ports: Rc<Cell<u16>>,
 ) -> Result<Link, ConnectError> {
-    let socket = if server.is_ipv4() {
-        TcpSocket::new_v4()?
-    } else {
-        TcpSocket::new_v6()?
-    };
-    bind_source(&socket, options.source, ports)?;
-    if let Some(size) = options.recv_buffer {
-        socket.set_recv_buffer_size(size)?;
-    }
-    let stream = socket.connect(server).await?;
-    stream.set_nodelay(true)?;
+    let stream = dial(server, options, ports).await?;
     let mut link = Link {
         stream,
         buf: Vec::with_capacity(1024),
@@ -120,6 +110,27 @@ pub async fn open(
         Flavor::Floor => upgrade(&mut link, &host, "/").await?,
     }
     Ok(link)
+}
+
+/// Opens a TCP connection to `server` from `options.source` on the next port of `ports`
+/// (`TCP_NODELAY` set).
+pub async fn dial(
+    server: SocketAddr,
+    options: ConnectOptions,
+    ports: Rc<Cell<u16>>,
+) -> std::io::Result<TcpStream> {
+    let socket = if server.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    bind_source(&socket, options.source, ports)?;
+    if let Some(size) = options.recv_buffer {
+        socket.set_recv_buffer_size(size)?;
+    }
+    let stream = socket.connect(server).await?;
+    stream.set_nodelay(true)?;
+    Ok(stream)
 }
 
 /// Lowest source port handed out.

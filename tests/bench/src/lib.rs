@@ -11,11 +11,13 @@
 //! time stamps ([`stamp`]) and records latency ([`latency`]). `bench-floor` is [`floor`].
 //!
 //! Map:
-//! - wire: [`ws_frame`], [`http_wire`], [`signalr`], [`engineio`], [`redis_resp`], [`stamp`]
+//! - wire: [`ws_frame`], [`http_wire`], [`signalr`], [`sse_lp`] (SignalR over SSE and long
+//!   polling), [`engineio`], [`redis_resp`], [`stamp`]
 //! - load side: [`flavor`], [`connect`], [`receiver`], [`worker`], [`latency`]
 //! - orchestration: [`setup`], [`servers`], [`workers`], [`publisher`], [`step`], [`profile`]
 //! - scenarios: [`fanout`] (also idle memory, connect rate, reconnect storm), [`cross_node`],
-//!   [`change_feed`], [`slow_consumer`]; [`suite`] runs them and [`table`] reports
+//!   [`change_feed`], [`slow_consumer`], [`transports`] (WebSockets vs SSE vs long polling);
+//!   [`suite`] runs them and [`table`] reports
 
 pub mod change_feed;
 pub mod connect;
@@ -35,10 +37,12 @@ pub mod servers;
 pub mod setup;
 pub mod signalr;
 pub mod slow_consumer;
+pub mod sse_lp;
 pub mod stamp;
 pub mod step;
 pub mod suite;
 pub mod table;
+pub mod transports;
 pub mod worker;
 pub mod workers;
 pub mod ws_frame;

@@ -11,6 +11,7 @@ use crate::setup::Setup;
 use crate::slow_consumer::{self, SlowConsumerResult};
 use crate::step::StepResult;
 use crate::table::{self, Check, Row};
+use crate::transports::{self, TransportResult};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -26,6 +27,9 @@ pub struct RunResults {
     pub change_feed: Option<ChangeFeedResult>,
     /// Slow consumer per server.
     pub slow_consumer: Vec<SlowConsumerResult>,
+    /// Herald per SignalR transport (absent in runs saved before it existed).
+    #[serde(default)]
+    pub transports: Vec<TransportResult>,
 }
 
 /// Runs `profile` (optionally only the scenarios named in `only`) and returns the table.
@@ -83,6 +87,23 @@ pub fn run(setup: &Setup, profile: &Profile, only: &[String]) -> anyhow::Result<
                 results.slow_consumer.push(r);
             }
         }
+        if wants("transports") {
+            if profile.flavors.contains(&Flavor::Herald) {
+                for transport in transports::Transport::ALL {
+                    let r = transports::run(setup, profile, transport)?;
+                    print_transport(&r);
+                    results.transports.push(r);
+                }
+                println!(
+                    "transports  herald   highest step all three sustained: {:.0}/s (socket.io and floor skipped: SignalR transports are Herald only)",
+                    transports::common_max(&results.transports)
+                );
+            } else {
+                println!(
+                    "transports  skipped: Herald only (socket.io and floor have no SignalR transports)"
+                );
+            }
+        }
         let path = setup
             .out
             .join(format!("{}-run{}.json", profile.name, run + 1));
@@ -135,6 +156,31 @@ fn print_fanout(r: &FanoutResult) {
         r.idle_rss_per_connection / 1024.0,
         r.connects_per_s,
         r.storm_seconds,
+        last.and_then(|s| s.failure.clone())
+            .unwrap_or_else(|| "top step passed".into()),
+    );
+}
+
+fn print_transport(r: &TransportResult) {
+    let reference = r.reference.as_ref();
+    let last = r.steps.last();
+    println!(
+        "transport   herald   {:<16} n={:<4} @ref {} del/s lost {} p50 {} p99 {} cpu {} µs/del load {} cores  max {:.0}/s  (stopped: {}; socket.io and floor skipped: Herald only)",
+        r.transport.to_string(),
+        r.connected,
+        reference.map_or_else(|| "-".into(), |s| format!("{:.0}", s.achieved_per_s)),
+        reference.map_or_else(
+            || "-".into(),
+            |s| s.expected.saturating_sub(s.received).to_string()
+        ),
+        ms(reference.map(|s| s.latency.p50_ms)),
+        ms(reference.map(|s| s.latency.p99_ms)),
+        reference.map_or_else(
+            || "-".into(),
+            |s| format!("{:.2}", s.server_cpu_us_per_delivery)
+        ),
+        reference.map_or_else(|| "-".into(), |s| format!("{:.2}", s.load_cpu_share)),
+        r.max_sustained_per_s,
         last.and_then(|s| s.failure.clone())
             .unwrap_or_else(|| "top step passed".into()),
     );
@@ -268,6 +314,7 @@ pub fn rows(results: &RunResults) -> Vec<Row> {
         [feed.map(|r| r.latency.p99_ms), None, None],
         vec![Check::AtMost(5.0)],
     ));
+    transport_rows(results, &mut rows);
     let slow = |flavor: Flavor| results.slow_consumer.iter().find(|r| r.flavor == flavor);
     rows.push(Row::new(
         "slow consumer: readers' p99 ms, all reading",
@@ -290,4 +337,49 @@ pub fn rows(results: &RunResults) -> Vec<Row> {
         vec![Check::Equals(1.0)],
     ));
     rows
+}
+
+/// The transport rows (Herald's column only), when the run measured transports.
+fn transport_rows(results: &RunResults, rows: &mut Vec<Row>) {
+    let k = REFERENCE_PER_S / 1000.0;
+    for r in &results.transports {
+        let (t, n) = (r.transport, r.connections);
+        let reference = r.reference.as_ref();
+        let herald = |value: Option<f64>| [value, None, None];
+        rows.push(Row::new(
+            format!("transport {t} {n}: deliveries/s @{k}k/s offered"),
+            herald(reference.map(|s| s.achieved_per_s)),
+            vec![],
+        ));
+        rows.push(Row::new(
+            format!("transport {t} {n}: lost deliveries @{k}k/s"),
+            herald(reference.map(|s| s.expected.saturating_sub(s.received) as f64)),
+            vec![],
+        ));
+        rows.push(Row::new(
+            format!("transport {t} {n}: p50 ms @{k}k/s"),
+            herald(reference.map(|s| s.latency.p50_ms)),
+            vec![],
+        ));
+        rows.push(Row::new(
+            format!("transport {t} {n}: p99 ms @{k}k/s"),
+            herald(reference.map(|s| s.latency.p99_ms)),
+            vec![],
+        ));
+        rows.push(Row::new(
+            format!("transport {t} {n}: server CPU µs/delivery @{k}k/s"),
+            herald(reference.map(|s| s.server_cpu_us_per_delivery)),
+            vec![],
+        ));
+        rows.push(Row::new(
+            format!("transport {t} {n}: load-generator CPU (cores) @{k}k/s"),
+            herald(reference.map(|s| s.load_cpu_share)),
+            vec![],
+        ));
+        rows.push(Row::new(
+            format!("transport {t} {n}: max sustained deliveries/s"),
+            herald(Some(r.max_sustained_per_s)),
+            vec![],
+        ));
+    }
 }

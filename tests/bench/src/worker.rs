@@ -11,6 +11,8 @@ use crate::flavor::Flavor;
 use crate::latency::{Tally, WireHistogram};
 use crate::proc_stat;
 use crate::receiver;
+use crate::sse_lp::{self, Running};
+use crate::transports::Transport;
 use serde::{Deserialize, Serialize};
 use std::cell::{Cell, RefCell};
 use std::net::SocketAddr;
@@ -29,6 +31,8 @@ pub struct WorkerArgs {
     pub servers: Vec<SocketAddr>,
     /// Source address and socket options.
     pub options: ConnectOptions,
+    /// The SignalR transport (Herald only; WebSockets for the other servers).
+    pub transport: Transport,
 }
 
 /// The answer to `connect` and `storm`.
@@ -169,23 +173,18 @@ async fn connect_many(
             let server = args.servers[*next_server % args.servers.len()];
             *next_server += 1;
             launched += 1;
-            pending.spawn_local(connect::open(
-                args.flavor,
+            pending.spawn_local(open(
+                args.clone(),
                 server,
-                args.options,
                 Rc::clone(ports),
+                Rc::clone(tally),
+                paused.clone(),
             ));
         }
         match pending.join_next().await {
-            Some(Ok(Ok(link))) => {
+            Some(Ok(Ok(running))) => {
                 reply.connected += 1;
-                let handle = tokio::task::spawn_local(receiver::run(
-                    args.flavor,
-                    link,
-                    Rc::clone(tally),
-                    paused.clone(),
-                ));
-                handles.push(handle.abort_handle());
+                handles.push(tokio::task::spawn_local(running).abort_handle());
             }
             Some(Ok(Err(e))) => {
                 reply.failed += 1;
@@ -200,4 +199,24 @@ async fn connect_many(
     }
     reply.elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
     (reply, handles)
+}
+
+/// Opens one connection of `args`' flavor and transport and returns its receive loop.
+async fn open(
+    args: WorkerArgs,
+    server: SocketAddr,
+    ports: Rc<Cell<u16>>,
+    tally: Rc<RefCell<Tally>>,
+    paused: watch::Receiver<bool>,
+) -> Result<Running, connect::ConnectError> {
+    match args.transport {
+        Transport::WebSockets => {
+            let link = connect::open(args.flavor, server, args.options, ports).await?;
+            Ok(Box::pin(receiver::run(args.flavor, link, tally, paused)))
+        }
+        Transport::ServerSentEvents => sse_lp::open_sse(server, args.options, ports, tally).await,
+        Transport::LongPolling => {
+            sse_lp::open_long_polling(server, args.options, ports, tally).await
+        }
+    }
 }

@@ -5,6 +5,7 @@
 use crate::flavor::Flavor;
 use crate::latency::{self, Percentiles};
 use crate::servers::LOAD_CORE;
+use crate::transports::Transport;
 use crate::worker::{ConnectReply, Report};
 use anyhow::{Context, bail};
 use hdrhistogram::Histogram;
@@ -70,6 +71,25 @@ impl Workers {
         servers: &[SocketAddr],
         recv_buffer: Option<u32>,
     ) -> anyhow::Result<Self> {
+        Self::start_with(
+            binary,
+            count,
+            flavor,
+            servers,
+            recv_buffer,
+            Transport::WebSockets,
+        )
+    }
+
+    /// [`Workers::start`] with the SignalR `transport` its clients use (Herald only).
+    pub fn start_with(
+        binary: &Path,
+        count: usize,
+        flavor: Flavor,
+        servers: &[SocketAddr],
+        recv_buffer: Option<u32>,
+        transport: Transport,
+    ) -> anyhow::Result<Self> {
         let servers_arg = servers
             .iter()
             .map(ToString::to_string)
@@ -84,7 +104,8 @@ impl Workers {
                 .arg(binary)
                 .args(["--flavor", &flavor.to_string()])
                 .args(["--servers", &servers_arg])
-                .args(["--source", &ip]);
+                .args(["--source", &ip])
+                .args(["--transport", &transport.to_string()]);
             if let Some(size) = recv_buffer {
                 command.args(["--recv-buffer", &size.to_string()]);
             }

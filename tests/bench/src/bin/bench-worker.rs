@@ -1,4 +1,4 @@
-//! `bench-worker --flavor F --servers A,B --source IP [--recv-buffer N]`: one load worker
+//! `bench-worker --flavor F --servers A,B --source IP [--recv-buffer N] [--transport T]`: one load worker
 //! process; see `herald_bench::worker`.
 
 use anyhow::Context;
@@ -10,6 +10,7 @@ fn main() -> anyhow::Result<()> {
     let mut servers = Vec::new();
     let mut source = None;
     let mut recv_buffer = None;
+    let mut transport = herald_bench::transports::Transport::WebSockets;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let value = args
@@ -26,6 +27,7 @@ fn main() -> anyhow::Result<()> {
             }
             "--source" => source = Some(value.parse().context("--source: an IP address")?),
             "--recv-buffer" => recv_buffer = Some(value.parse().context("--recv-buffer: bytes")?),
+            "--transport" => transport = value.parse().map_err(anyhow::Error::msg)?,
             other => anyhow::bail!("unknown flag {other}"),
         }
     }
@@ -36,6 +38,7 @@ fn main() -> anyhow::Result<()> {
             source: source.context("--source is required")?,
             recv_buffer,
         },
+        transport,
     };
     anyhow::ensure!(!args.servers.is_empty(), "--servers is required");
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -1,6 +1,6 @@
 //! `herald-bench [quick|full] [scenario...]`: runs the benchmark suite and prints the table;
 //! `herald-bench table RUN.json...` prints the table of medians over saved runs.
-//! Scenarios: fanout, cross-node, change-feed, slow-consumer (default: all); naming servers
+//! Scenarios: fanout, cross-node, change-feed, slow-consumer, transports (default: all); naming servers
 //! (herald, socketio, floor) restricts the run to them.
 
 use anyhow::Context;
@@ -13,7 +13,7 @@ fn main() -> anyhow::Result<()> {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|a| a == "-h" || a == "--help") {
         println!(
-            "herald-bench [quick|full] [fanout|cross-node|change-feed|slow-consumer ...] [herald|socketio|floor ...]\n\
+            "herald-bench [quick|full] [fanout|cross-node|change-feed|slow-consumer|transports ...] [herald|socketio|floor ...]\n\
              needs target/release/herald (cargo build --release -p herald-node) or BENCH_HERALD"
         );
         return Ok(());
@@ -37,12 +37,19 @@ fn main() -> anyhow::Result<()> {
     for name in args {
         if let Ok(flavor) = name.parse::<Flavor>() {
             flavors.push(flavor);
-        } else if ["fanout", "cross-node", "change-feed", "slow-consumer"].contains(&name.as_str())
+        } else if [
+            "fanout",
+            "cross-node",
+            "change-feed",
+            "slow-consumer",
+            "transports",
+        ]
+        .contains(&name.as_str())
         {
             scenarios.push(name);
         } else {
             anyhow::bail!(
-                "unknown argument {name:?}: expected a scenario (fanout, cross-node, change-feed, slow-consumer) or a server (herald, socketio, floor)"
+                "unknown argument {name:?}: expected a scenario (fanout, cross-node, change-feed, slow-consumer, transports) or a server (herald, socketio, floor)"
             );
         }
     }
