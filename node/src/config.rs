@@ -11,6 +11,7 @@
 
 mod error;
 mod feed_route;
+mod feed_secrets;
 mod feed_template;
 mod feed_time;
 mod feeds;
@@ -162,6 +163,7 @@ impl Config {
             layers::apply_toml(&mut config, text, origin)?;
         }
         layers::apply_env(&mut config, env)?;
+        feed_secrets::resolve(&mut config.feeds, env)?;
         validate::validate(&config)?;
         Ok(config)
     }
