@@ -373,6 +373,9 @@ impl SessionCore {
     fn close_frame(&self, reason: &CloseReason) -> Option<Frame> {
         match &self.state {
             State::Closed => None,
+            // The client ended it (a long-polling DELETE, say): there is nobody to tell, and a
+            // poll racing the DELETE must get the spec's 204, not a Close message.
+            _ if *reason == CloseReason::ClientClosed => None,
             State::Handshake { .. } => {
                 let why = reason.to_string();
                 Some(Frame::encoded(

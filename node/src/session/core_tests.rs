@@ -445,3 +445,18 @@ fn messagepack_messages_are_decoded() {
         "{out:?}"
     );
 }
+
+#[test]
+fn a_close_the_client_asked_for_sends_nothing_back() {
+    let start = Instant::now();
+    let mut core = open_json(start);
+    let mut out = Vec::new();
+    core.close(CloseReason::ClientClosed, &mut out);
+    assert_eq!(
+        out,
+        vec![SessionEvent::Close {
+            frame: None,
+            reason: CloseReason::ClientClosed
+        }]
+    );
+}
