@@ -100,6 +100,7 @@ fn feed() -> FeedConfig {
 }
 
 struct Cluster {
+    account: EmbeddedCosmos,
     coordinator: EmbeddedHandle,
     table: Arc<MemoryLeaseTable>,
     container: EmbeddedContainer,
@@ -116,6 +117,7 @@ impl Cluster {
         let table = Arc::new(MemoryLeaseTable::new());
         let coordinator = EmbeddedCoordinator::spawn(table.clone(), Duration::from_millis(50));
         Self {
+            account,
             coordinator,
             table,
             container,
@@ -246,4 +248,39 @@ async fn three_nodes_share_four_feed_ranges_and_lose_nothing() {
     assert_eq!(symbols.len(), 192);
     cluster.stop("a", a).await;
     cluster.stop("b", b).await;
+}
+
+#[actix::test]
+async fn a_split_feed_range_hands_its_lease_to_its_children_without_loss() {
+    let cluster = Cluster::start().await;
+    let a = cluster.node("a").await;
+    cluster.write(0, 64).await;
+    cluster.until_keys(64, "writes before the split").await;
+    let parent = cluster.table.all()[0].id.clone();
+    let (_, range) = parent.split_once('/').expect("feed/partition");
+    let children = cluster
+        .account
+        .split("demo", "stocks", range)
+        .await
+        .expect("the emulator splits the range");
+    assert_eq!(children.len(), 2, "{children:?}");
+    cluster.write(64, 64).await;
+    cluster.until_keys(128, "writes after the split").await;
+    let ids: Vec<String> = cluster.table.all().into_iter().map(|l| l.id).collect();
+    assert!(
+        !ids.contains(&parent),
+        "the split lease is replaced: {ids:?}"
+    );
+    for child in &children {
+        assert!(
+            ids.contains(&format!("stocks/{child}")),
+            "{child} has a lease: {ids:?}"
+        );
+    }
+    let counts = cluster.recorder.counts();
+    assert!(
+        counts.values().all(|n| *n == 1),
+        "the children continue from the parent's checkpoint, nothing twice: {counts:?}"
+    );
+    cluster.stop("a", a).await;
 }
