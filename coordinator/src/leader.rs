@@ -41,6 +41,51 @@ pub enum LeaderState {
     },
 }
 
+/// Who leads, as an operator sees it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LeaderInfo {
+    /// The leader's candidate id.
+    pub leader: String,
+    /// Its fencing token.
+    pub token: u64,
+    /// When its leadership began (Redis server time, Unix ms); `None` if not recorded (a
+    /// leader elected by an older version).
+    pub since_ms: Option<u64>,
+}
+
+/// Reads who leads the coordinators under `prefix`, without being a candidate.
+///
+/// # Errors
+/// When Redis fails or the leader key is not `<id>:<token>`.
+pub async fn read_leader<C: ConnectionLike + Send>(
+    conn: &mut C,
+    prefix: &str,
+) -> Result<Option<LeaderInfo>, LeaderError> {
+    let keys = Keys::new(prefix);
+    let (current, since): (Option<String>, Option<String>) = redis::pipe()
+        .get(keys.leader())
+        .get(keys.leader_since())
+        .query_async(conn)
+        .await?;
+    let Some(current) = current else {
+        return Ok(None);
+    };
+    let (leader, token) =
+        value::parse(&current).ok_or_else(|| LeaderError::Malformed(current.clone()))?;
+    // The start is recorded as `<value>@<ms>`: it belongs to this leadership only if the
+    // value matches.
+    let since_ms = since
+        .as_deref()
+        .and_then(|s| s.rsplit_once('@'))
+        .filter(|(value, _)| *value == current)
+        .and_then(|(_, ms)| ms.parse().ok());
+    Ok(Some(LeaderInfo {
+        leader,
+        token,
+        since_ms,
+    }))
+}
+
 /// One candidate in the election.
 pub struct LeaderElection<C> {
     conn: C,
@@ -88,6 +133,7 @@ impl<C: ConnectionLike + Clone + Send> LeaderElection<C> {
         let (code, current): (i64, String) = scripts::TICK
             .key(self.keys.leader())
             .key(self.keys.epoch())
+            .key(self.keys.leader_since())
             .arg(&self.candidate_id)
             .arg(ttl_ms)
             .invoke_async(&mut self.conn)

@@ -70,6 +70,9 @@ pub trait Backplane: Send + Sync + 'static {
     /// The link state, as a watch cell (readiness follows it).
     fn state(&self) -> watch::Receiver<LinkState>;
 
+    /// Bytes of publishes waiting to be sent (the outage buffer), for the admin API.
+    fn buffered_bytes(&self) -> usize;
+
     /// Flushes buffered publishes (within the returned future's life) and leaves: used when
     /// the node drains.
     fn shutdown(&self) -> BoxFuture<'static, ()>;

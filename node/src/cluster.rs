@@ -118,6 +118,11 @@ impl Cluster {
         self.inner.backplane.state()
     }
 
+    /// Bytes of publishes waiting for the backplane.
+    pub fn buffered_bytes(&self) -> usize {
+        self.inner.backplane.buffered_bytes()
+    }
+
     /// Subscribes to a channel.
     pub fn subscribe(&self, channel: &str) {
         if self.is_clustered() {

@@ -42,8 +42,8 @@ pub use feeds::{
 /// The transports `client.transports` lists; re-exported so callers need not reach into proto.
 pub use herald_proto::negotiate::TransportType;
 pub use sections::{
-    AuthConfig, ClientConfig, ClusterConfig, DemoConfig, LogConfig, LogFormat, RedisConfig,
-    RestConfig, ShutdownConfig, UpstreamConfig,
+    AdminConfig, AuthConfig, ClientConfig, ClusterConfig, DemoConfig, LogConfig, LogFormat,
+    RedisConfig, RestConfig, ShutdownConfig, UpstreamConfig,
 };
 
 /// The whole configuration of a node.
@@ -82,6 +82,8 @@ pub struct Config {
     pub cluster: ClusterConfig,
     /// The standalone demo (embedded account, `stocks` feed, price writer).
     pub demo: DemoConfig,
+    /// Admin API authentication and how other nodes reach this admin listener.
+    pub admin: AdminConfig,
     /// `[[feeds]]`: change feeds turned into pushes; none by default. The summary lists them
     /// after the key table's settings.
     #[serde(skip)]
@@ -112,6 +114,7 @@ impl Config {
             redis: RedisConfig::default(),
             cluster: ClusterConfig::default(),
             demo: DemoConfig::default(),
+            admin: AdminConfig::default(),
             feeds: Vec::new(),
         }
     }
@@ -164,6 +167,7 @@ impl Config {
         }
         layers::apply_env(&mut config, env)?;
         feed_secrets::resolve(&mut config.feeds, env)?;
+        feed_secrets::resolve_admin_token(&mut config.admin, env)?;
         validate::validate(&config)?;
         Ok(config)
     }
@@ -184,6 +188,26 @@ impl Config {
             Some(url) => url.clone(),
             None => listen_url(self.listen),
         }
+    }
+
+    /// The base URL of this node's admin listener as other nodes reach it:
+    /// `admin.advertise_url`, or `http://{admin_listen}` with a wildcard address replaced by the
+    /// host of `cluster.advertise_url` (a pod's IP, say).
+    pub fn admin_advertise_url(&self) -> String {
+        if let Some(url) = &self.admin.advertise_url {
+            return url.as_str().trim_end_matches('/').to_owned();
+        }
+        let addr = self.admin_listen;
+        if addr.ip().is_unspecified()
+            && let Some(host) = self
+                .cluster
+                .advertise_url
+                .as_ref()
+                .and_then(|u| u.host_str())
+        {
+            return format!("http://{host}:{}", addr.port());
+        }
+        format!("http://{addr}")
     }
 
     /// One `key = value` line per setting, for the startup log; secrets are redacted.

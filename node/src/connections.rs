@@ -299,6 +299,11 @@ impl<S: Clone> Connections<S> {
         self.table().draining = true;
     }
 
+    /// Accepts negotiations again (an undrained node).
+    pub fn stop_draining(&self) {
+        self.table().draining = false;
+    }
+
     /// Connections with a running session.
     pub fn active(&self) -> usize {
         self.table().active

@@ -9,10 +9,13 @@
 //! - [`hub`]: per-hub actors owning the connection/user/group registry; fan-out encodes once
 //!   per protocol and queues shared bytes to bounded session queues;
 //! - [`connections`]: negotiated connections (token → id, hub, user);
+//! - [`admin`]: the cluster-wide view for the admin API (gathered from Redis and every node);
+//! - [`drain`]: the drain switch (SIGTERM, or the admin API while the node keeps running);
 //! - [`auth`], [`config`], [`metrics`]: cross-cutting pieces passed in as handles;
 //! - [`server`]: the composition root, [`run`].
 //! - [`demo`]: the stock board page served at `/` in standalone mode.
 
+pub mod admin;
 pub mod auth;
 pub mod backplane;
 pub mod cluster;
@@ -20,6 +23,7 @@ pub mod config;
 pub mod connections;
 pub mod coordinator_mode;
 pub mod demo;
+pub mod drain;
 pub mod feed;
 pub mod http;
 pub mod hub;

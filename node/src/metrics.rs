@@ -4,17 +4,28 @@
 //! allow-list), transports and protocols are fixed sets, close reasons and REST routes are
 //! static labels.
 
+pub mod activity;
+pub mod feed_progress;
+
 use std::sync::Arc;
 
+use activity::Activity;
+use feed_progress::FeedProgress;
 use herald_proto::hub_protocol::Protocol;
 use herald_proto::ids::HubName;
-use metrics::{Counter, Gauge, Key, KeyName, Label, Level, Metadata, Recorder, SharedString, Unit};
+use metrics::{
+    Counter, CounterFn, Gauge, Key, KeyName, Label, Level, Metadata, Recorder, SharedString, Unit,
+};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 
 const METADATA: Metadata<'static> = Metadata::new("herald", Level::INFO, Some(module_path!()));
 
 /// Every metric name with its help text; rendered as `# HELP` lines.
 const DESCRIPTIONS: &[(&str, &str)] = &[
+    (
+        "herald_build_info",
+        "Always 1; the label `version` is the Herald version this process runs.",
+    ),
     (
         "herald_connections",
         "Client connections open now, by hub, transport and protocol.",
@@ -164,6 +175,10 @@ struct Inner {
     recorder: PrometheusRecorder,
     /// Renders them as Prometheus text.
     handle: PrometheusHandle,
+    /// Recent rates for the admin API (Prometheus counters cannot be read back).
+    activity: Activity,
+    /// Feed lease progress for the admin API.
+    feeds: FeedProgress,
 }
 
 impl Default for Metrics {
@@ -186,9 +201,31 @@ impl Metrics {
             }
         }
         let handle = recorder.handle();
-        Self {
-            inner: Arc::new(Inner { recorder, handle }),
-        }
+        let metrics = Self {
+            inner: Arc::new(Inner {
+                recorder,
+                handle,
+                activity: Activity::default(),
+                feeds: FeedProgress::default(),
+            }),
+        };
+        metrics
+            .gauge(
+                "herald_build_info",
+                vec![Label::new("version", env!("CARGO_PKG_VERSION"))],
+            )
+            .set(1.0);
+        metrics
+    }
+
+    /// Recent message and change rates.
+    pub fn activity(&self) -> &Activity {
+        &self.inner.activity
+    }
+
+    /// The progress of this node's feed leases.
+    pub fn feed_progress(&self) -> &FeedProgress {
+        &self.inner.feeds
     }
 
     fn counter(&self, name: &'static str, labels: Vec<Label>) -> Counter {
@@ -213,6 +250,7 @@ impl Metrics {
     pub fn hub(&self, hub: &HubName) -> HubMetrics {
         let labels = || vec![Label::new("hub", hub.to_string())];
         HubMetrics {
+            activity: self.inner.activity.clone(),
             delivered: self.counter("herald_messages_delivered_total", labels()),
             slow_consumers: self.counter("herald_slow_consumers_total", labels()),
         }
@@ -260,10 +298,14 @@ impl Metrics {
 
     /// The counter of messages received from clients of `hub`, for a session to keep.
     pub fn messages_received_counter(&self, hub: &HubName) -> Counter {
-        self.counter(
+        let counter = self.counter(
             "herald_messages_received_total",
             vec![Label::new("hub", hub.to_string())],
-        )
+        );
+        Counter::from_arc(Arc::new(ReceivedCounter {
+            counter,
+            activity: self.inner.activity.clone(),
+        }))
     }
 
     /// Counts a REST request by route pattern and status.
@@ -316,6 +358,9 @@ impl Metrics {
         ];
         self.counter("herald_feed_changes_total", labels)
             .increment(1);
+        if outcome == "pushed" {
+            self.inner.activity.change(feed);
+        }
     }
 
     /// Reports how many changes of a partition are waiting to be read.
@@ -325,13 +370,15 @@ impl Metrics {
             Label::new("partition", partition.to_owned()),
         ];
         self.gauge("herald_feed_lag", labels).set(lag as f64);
+        self.inner.feeds.lag(feed, partition, lag);
     }
 
-    /// Counts a non-empty batch read from a feed.
-    pub fn feed_batch(&self, feed: &str) {
+    /// Counts a non-empty batch read from a feed partition.
+    pub fn feed_batch(&self, feed: &str, partition: &str) {
         let labels = vec![Label::new("feed", feed.to_owned())];
         self.counter("herald_feed_batches_total", labels)
             .increment(1);
+        self.inner.feeds.batch(feed, partition, unix_ms());
     }
 
     /// Counts a failed read of a feed partition.
@@ -342,6 +389,7 @@ impl Metrics {
         ];
         self.counter("herald_feed_read_errors_total", labels)
             .increment(1);
+        self.inner.feeds.error(feed);
     }
 
     /// Counts a call of a feed's handler.
@@ -352,6 +400,9 @@ impl Metrics {
         ];
         self.counter("herald_feed_handler_calls_total", labels)
             .increment(1);
+        if outcome != "ok" {
+            self.inner.feeds.error(feed);
+        }
     }
 
     /// Counts an assignment announcement from a coordinator.
@@ -446,9 +497,34 @@ impl Metrics {
     }
 }
 
+/// The current time in Unix milliseconds (0 before 1970, which no clock here reports).
+pub fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// `herald_messages_received_total` of one hub that also feeds the activity rates.
+struct ReceivedCounter {
+    counter: Counter,
+    activity: Activity,
+}
+
+impl CounterFn for ReceivedCounter {
+    fn increment(&self, value: u64) {
+        self.counter.increment(value);
+        self.activity.messages_in(value);
+    }
+
+    fn absolute(&self, value: u64) {
+        self.counter.absolute(value);
+    }
+}
+
 /// The counters a hub actor bumps on its hot path, registered once.
 #[derive(Clone)]
 pub struct HubMetrics {
+    activity: Activity,
     delivered: Counter,
     slow_consumers: Counter,
 }
@@ -458,6 +534,7 @@ impl HubMetrics {
     pub fn delivered(&self, count: u64) {
         if count > 0 {
             self.delivered.increment(count);
+            self.activity.messages_out(count);
         }
     }
 

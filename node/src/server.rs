@@ -8,21 +8,23 @@ use std::time::{Duration, Instant};
 use actix_web::{App, HttpServer, web};
 use tokio::sync::watch;
 
+use crate::admin::AdminState;
 use crate::auth::Authenticator;
 use crate::backplane::in_process::InProcessBackplane;
 use crate::backplane::{INCOMING_QUEUE_CAPACITY, LinkState};
 use crate::cluster::{Cluster, connect, heartbeat, router};
 use crate::config::Config;
 use crate::connections::Connections;
+use crate::drain::DrainControl;
 use crate::http::{self, AppState};
 use crate::hub::Hubs;
-use crate::hub::registry::Scope;
 use crate::metrics::Metrics;
-use crate::session::close_reason::CloseReason;
 use crate::session::core::SessionSettings;
 use crate::upstream::Upstream;
 use anyhow::Context as _;
 use herald_coordinator::coordinator::assignments_channel;
+use herald_coordinator::lease_store::LeaseStore;
+use herald_coordinator::lease_table::LeaseTable;
 use herald_proto::backplane::NodeRecord;
 use tokio::sync::mpsc;
 
@@ -109,26 +111,25 @@ pub async fn run(
         metrics.clone(),
         router_announcements,
     );
+    let connections = Connections::new(config.node_id.clone(), config.client.negotiate_timeout);
+    let drain_control = DrainControl::new(hubs.clone(), connections.clone());
+    let record = NodeRecord {
+        id: config.node_id.to_string(),
+        url: config.advertise_url().to_string(),
+        admin_url: config.admin_advertise_url(),
+        started_at_ms: crate::metrics::unix_ms(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        draining: false,
+    };
     let heartbeat = cluster.store().map(|store| {
-        let record = NodeRecord {
-            id: config.node_id.to_string(),
-            url: config.advertise_url().to_string(),
-            admin_url: format!("http://{}", config.admin_listen),
-            started_at_ms: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as u64),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            draining: false,
-        };
-        let task = heartbeat::spawn(
+        heartbeat::spawn(
             store.clone(),
             record.clone(),
+            drain_control.subscribe(),
             config.cluster.heartbeat_interval,
             config.cluster.node_ttl,
-        );
-        (task, record)
+        )
     });
-    let connections = Connections::new(config.node_id.clone(), config.client.negotiate_timeout);
     let (ready_tx, ready) = watch::channel(false);
     let session = SessionSettings {
         keep_alive: config.client.keep_alive,
@@ -183,7 +184,28 @@ pub async fn run(
     })?
     .run();
 
-    let admin_state = web::Data::new(state.clone());
+    let leases: Option<Arc<dyn LeaseTable>> = match (cluster.store(), &feeds) {
+        (Some(store), _) => Some(Arc::new(LeaseStore::new(
+            store.connection(),
+            &config.redis.prefix,
+        ))),
+        (None, Some(feeds)) => Some(feeds.table()),
+        (None, None) => None,
+    };
+    if config.admin.token.is_none() && !config.admin_listen.ip().is_loopback() {
+        tracing::warn!(
+            admin = %config.admin_listen,
+            "the admin listener is not on a loopback address and has no admin.token: anyone who reaches it can read the cluster's state; set admin.token (HERALD_ADMIN_TOKEN)"
+        );
+    }
+    let admin_state = web::Data::new(AdminState {
+        app: state.clone(),
+        record: record.clone(),
+        drain: drain_control.clone(),
+        leases,
+        client: state.forwarder.clone(),
+        token: config.admin.token.clone(),
+    });
     let admin_server = HttpServer::new(move || {
         App::new()
             .app_data(admin_state.clone())
@@ -220,7 +242,8 @@ pub async fn run(
         })
     };
 
-    let readiness = spawn_readiness(cluster.state(), ready_tx.clone());
+    let readiness = spawn_readiness(cluster.state(), drain_control.subscribe(), ready_tx.clone());
+    let sampler = spawn_sampler(state.metrics.clone());
     tracing::info!(
         node = %config.node_id, listen = %config.listen, admin = %config.admin_listen, endpoint = %config.endpoint(),
         "herald is ready"
@@ -231,17 +254,8 @@ pub async fn run(
         embedded.stop();
     }
     readiness.abort();
-    if let (Some((task, record)), Some(store)) = (&heartbeat, cluster.store()) {
-        // Tell the coordinators first, so this node's leases move while it drains.
-        task.abort();
-        let draining = NodeRecord {
-            draining: true,
-            ..record.clone()
-        };
-        if let Err(error) = store.heartbeat(&draining, config.cluster.node_ttl).await {
-            tracing::warn!(%error, "could not mark this node draining in the registry");
-        }
-    }
+    // Unready and marked draining first, so this node's leases move while it drains.
+    drain_control.drain().await;
     if let Some(feeds) = feeds {
         // Readers stop before their next checkpoint; the coordinators move the leases of a
         // draining node at once.
@@ -254,10 +268,11 @@ pub async fn run(
             );
         }
     }
-    drain(&ready_tx, &hubs, &connections, grace).await;
-    if let Some((task, _)) = heartbeat {
+    wait_for_sessions(&ready_tx, &connections, grace).await;
+    if let Some(task) = heartbeat {
         task.abort();
     }
+    sampler.abort();
     cluster.shutdown().await;
     if let Some(store) = cluster.store()
         && let Err(error) = store.forget_node(config.node_id.as_str()).await
@@ -274,48 +289,58 @@ pub async fn run(
     Ok(())
 }
 
-/// Keeps readiness in step with the backplane: ready while the link is up.
+/// Keeps readiness in step with the backplane and the drain switch: ready while the link is up
+/// and the node is not draining.
 fn spawn_readiness(
     mut link: watch::Receiver<LinkState>,
+    mut draining: watch::Receiver<bool>,
     ready: watch::Sender<bool>,
 ) -> actix_web::rt::task::JoinHandle<()> {
     actix_web::rt::spawn(async move {
+        let mut was_up = None;
         loop {
             let state = link.borrow_and_update().clone();
-            match &state {
-                LinkState::Up => tracing::info!("backplane up: ready"),
-                LinkState::Down { error, .. } => {
-                    tracing::warn!(%error, "backplane down: not ready; publishes are buffered")
+            let drains = *draining.borrow_and_update();
+            if was_up != Some(state.is_up()) {
+                match &state {
+                    LinkState::Up => tracing::info!("backplane up"),
+                    LinkState::Down { error, .. } => {
+                        tracing::warn!(%error, "backplane down: not ready; publishes are buffered")
+                    }
                 }
+                was_up = Some(state.is_up());
             }
-            let _ = ready.send(state.is_up());
-            if link.changed().await.is_err() {
-                return;
+            let _ = ready.send(state.is_up() && !drains);
+            tokio::select! {
+                changed = link.changed() => if changed.is_err() { return },
+                changed = draining.changed() => if changed.is_err() { return },
             }
         }
     })
 }
 
-/// Goes unready, refuses new connections, asks every session to close with `allowReconnect`,
-/// and waits for them within the grace period.
-async fn drain(
+/// Samples the activity counters for the admin API's rates and charts.
+fn spawn_sampler(metrics: Metrics) -> actix_web::rt::task::JoinHandle<()> {
+    actix_web::rt::spawn(async move {
+        let mut tick = actix_web::rt::time::interval(crate::metrics::activity::SAMPLE_INTERVAL);
+        loop {
+            tick.tick().await;
+            metrics
+                .activity()
+                .sample(Instant::now(), crate::metrics::unix_ms());
+        }
+    })
+}
+
+/// Stays unready and waits, within the grace period, for the sessions the drain asked to close.
+async fn wait_for_sessions(
     ready: &watch::Sender<bool>,
-    hubs: &Hubs,
     connections: &Connections,
     grace: Duration,
 ) {
     let _ = ready.send(false);
-    connections.start_draining();
     let open = connections.active();
-    tracing::info!(open, grace = ?grace, "draining: closing client connections with allowReconnect");
-    for hub in hubs.all() {
-        if let Err(e) = hub
-            .close(Scope::All, Vec::new(), CloseReason::ServerShutdown)
-            .await
-        {
-            tracing::warn!(error = %e, "could not close the sessions of a hub");
-        }
-    }
+    tracing::info!(open, grace = ?grace, "waiting for client connections to close");
     let deadline = Instant::now() + grace;
     let mut last_log = Instant::now();
     loop {

@@ -13,7 +13,8 @@ pub(crate) const TICK_REFRESHED: i64 = 1;
 /// Reply code of [`TICK`]: the key was free and we took it with a new token (value follows).
 pub(crate) const TICK_ACQUIRED: i64 = 2;
 
-/// KEYS: leader key, token counter. ARGV: candidate id, ttl in ms. Returns `{code, value}`.
+/// KEYS: leader key, token counter, leadership start. ARGV: candidate id, ttl in ms. Returns
+/// `{code, value}`. On acquire it records the Redis server time as the leadership's start.
 /// The token comes from `INCR` in the same script as the `SET`, so a later leader always holds
 /// a higher token than every earlier one (two separate commands could interleave and let a
 /// slow candidate install a lower token after a higher one).
@@ -31,6 +32,8 @@ end
 local token = redis.call('INCR', KEYS[2])
 local value = ARGV[1] .. ':' .. string.format('%.0f', token)
 redis.call('SET', KEYS[1], value, 'NX', 'PX', ARGV[2])
+local t = redis.call('TIME')
+redis.call('SET', KEYS[3], value .. '@' .. string.format('%.0f', t[1] * 1000 + math.floor(t[2] / 1000)))
 return {{{TICK_ACQUIRED}, value}}"
     ))
 });

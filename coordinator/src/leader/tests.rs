@@ -197,3 +197,43 @@ async fn settings_are_checked() {
     assert!(LeaderElection::new(conn.clone(), "herald", "", TTL).is_err());
     assert!(LeaderElection::new(conn, "herald", "a", Duration::from_micros(10)).is_err());
 }
+
+#[tokio::test]
+async fn read_leader_names_the_leader_its_token_and_since_when() {
+    let server = RedisServer::start().await;
+    let mut reader = server.connect().await;
+    assert_eq!(
+        super::read_leader(&mut reader, "herald")
+            .await
+            .expect("read"),
+        None
+    );
+    let before_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let mut a = LeaderElection::new(
+        server.connect().await,
+        "herald",
+        "a",
+        Duration::from_secs(60),
+    )
+    .expect("valid settings");
+    let token = tick_until_leader(&mut a).await;
+    let info = super::read_leader(&mut reader, "herald")
+        .await
+        .expect("read")
+        .expect("a leads");
+    assert_eq!(info.leader, "a");
+    assert_eq!(info.token, token);
+    let since = info.since_ms.expect("the start is recorded on acquire");
+    // Redis and this process share the machine's clock.
+    assert!(since + 1000 >= before_ms, "{since} vs {before_ms}");
+    // Refreshing keeps the start.
+    tick(&mut a).await;
+    let again = super::read_leader(&mut reader, "herald")
+        .await
+        .expect("read")
+        .expect("a leads");
+    assert_eq!(again.since_ms, Some(since));
+}

@@ -45,6 +45,11 @@ impl Keys {
         format!("{}:coordinator:leader", self.tag)
     }
 
+    /// When the current leadership began (Redis server time, Unix ms), written on acquire.
+    pub(crate) fn leader_since(&self) -> String {
+        format!("{}:coordinator:leader_since", self.tag)
+    }
+
     /// The counter handing out fencing tokens (`INCR`, never expires).
     pub(crate) fn epoch(&self) -> String {
         format!("{}:coordinator:epoch", self.tag)

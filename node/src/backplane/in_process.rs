@@ -36,6 +36,11 @@ impl InProcessBackplane {
 }
 
 impl Backplane for InProcessBackplane {
+    fn buffered_bytes(&self) -> usize {
+        // Publishes go straight to the incoming queue: nothing waits.
+        0
+    }
+
     fn publish(&self, channel: &str, payload: Bytes) {
         if self.channels().contains(channel) {
             let incoming = Incoming {

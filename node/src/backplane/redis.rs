@@ -132,6 +132,10 @@ impl RedisBackplane {
 }
 
 impl Backplane for RedisBackplane {
+    fn buffered_bytes(&self) -> usize {
+        RedisBackplane::buffered_bytes(self)
+    }
+
     fn publish(&self, channel: &str, payload: Bytes) {
         self.shared.enqueue(Publish {
             channel: channel.to_owned(),

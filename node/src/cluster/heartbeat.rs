@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use herald_proto::backplane::NodeRecord;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::store::Store;
@@ -10,10 +11,13 @@ use super::store::Store;
 /// How many heartbeats pass between sweeps for dead nodes.
 const SWEEP_EVERY: u32 = 5;
 
-/// Starts the heartbeat on the current runtime; abort the handle to stop it.
+/// Starts the heartbeat on the current runtime; abort the handle to stop it. The record says
+/// `draining` while `draining` holds true, rewritten at once when it changes, so coordinators
+/// move the leases of a draining node without waiting for a beat.
 pub fn spawn(
     store: Store,
     record: NodeRecord,
+    mut draining: watch::Receiver<bool>,
     interval: Duration,
     ttl: Duration,
 ) -> JoinHandle<()> {
@@ -21,8 +25,21 @@ pub fn spawn(
         let mut tick = tokio::time::interval(interval);
         let mut beats = 0u32;
         let mut failing = false;
+        let mut draining_open = true;
         loop {
-            tick.tick().await;
+            tokio::select! {
+                _ = tick.tick() => {}
+                changed = draining.changed(), if draining_open => {
+                    if changed.is_err() {
+                        draining_open = false;
+                        continue;
+                    }
+                }
+            }
+            let record = NodeRecord {
+                draining: *draining.borrow_and_update(),
+                ..record.clone()
+            };
             match store.heartbeat(&record, ttl).await {
                 Ok(()) if failing => {
                     tracing::info!("node heartbeat restored");

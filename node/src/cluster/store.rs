@@ -70,6 +70,11 @@ impl Store {
         store
     }
 
+    /// The Redis connection, for readers of other cluster state (leases, the leader).
+    pub fn connection(&self) -> CommandConnection {
+        self.conn.clone()
+    }
+
     fn node_hubs(&self, node: &str) -> String {
         format!("{}:n:{node}:hubs", self.prefix)
     }

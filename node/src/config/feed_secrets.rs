@@ -4,9 +4,42 @@
 
 use super::ConfigError;
 use super::feeds::{CosmosAccount, CosmosAuth, FeedConfig, FeedSource, SecretText};
+use super::sections::AdminConfig;
 
 /// The prefix that names an environment variable instead of a literal key.
 const ENV_PREFIX: &str = "env:";
+
+/// Replaces an `admin.token = "env:NAME"` by the value of `NAME` in `env`; a missing or empty
+/// variable is an error naming the key and the variable. An empty token means none.
+pub(crate) fn resolve_admin_token(
+    admin: &mut AdminConfig,
+    env: &[(String, String)],
+) -> Result<(), ConfigError> {
+    let Some(token) = &admin.token else {
+        return Ok(());
+    };
+    let Some(name) = token.expose().strip_prefix(ENV_PREFIX).map(str::to_owned) else {
+        return Ok(());
+    };
+    let value = env
+        .iter()
+        .rev()
+        .find(|(var, _)| *var == name)
+        .map(|(_, value)| value.trim())
+        .filter(|value| !value.is_empty());
+    match value {
+        Some(value) => {
+            admin.token = Some(SecretText::new(value.to_owned()));
+            Ok(())
+        }
+        None => Err(ConfigError::Invalid {
+            key: "admin.token".to_owned(),
+            message: format!(
+                "names the environment variable {name}, which is not set or empty: set it to the admin token"
+            ),
+        }),
+    }
+}
 
 /// Replaces every `env:NAME` key of `feeds` by the value of `NAME` in `env`; a missing or empty
 /// variable is an error naming the key and the variable.

@@ -69,6 +69,8 @@ pub(crate) enum Kind {
     Prefix(Field<String>),
     /// An absolute http:// or https:// URL; empty means none.
     HttpUrl(Field<Option<Url>>),
+    /// A secret string (never echoed); empty means none.
+    Secret(Field<Option<super::SecretText>>),
 }
 
 const KIB: usize = 1024;
@@ -264,6 +266,16 @@ pub(crate) static KEYS: &[Key] = &[
         "cluster.request_timeout",
         "HERALD_CLUSTER_REQUEST_TIMEOUT",
         Kind::Duration(|c| &mut c.cluster.request_timeout),
+    ),
+    setting(
+        "admin.token",
+        "HERALD_ADMIN_TOKEN",
+        Kind::Secret(|c| &mut c.admin.token),
+    ),
+    setting(
+        "admin.advertise_url",
+        "HERALD_ADMIN_ADVERTISE_URL",
+        Kind::HttpUrl(|c| &mut c.admin.advertise_url),
     ),
 ];
 

@@ -1,5 +1,5 @@
 //! The tables of the configuration (`[log]`, `[auth]`, `[client]`, `[rest]`, `[shutdown]`,
-//! `[upstream]`, `[redis]`, `[cluster]`) and their defaults.
+//! `[upstream]`, `[redis]`, `[cluster]`, `[admin]`) and their defaults.
 
 use std::fmt;
 use std::time::Duration;
@@ -8,6 +8,7 @@ use serde::{Serialize, Serializer};
 use url::Url;
 
 use super::TransportType;
+use super::feeds::SecretText;
 use super::values::serialize_duration;
 use crate::backplane::redis::RedisTarget;
 use crate::upstream::{ConnectionEvent, UrlTemplate};
@@ -234,6 +235,28 @@ impl Default for RedisConfig {
             outage_buffer: 16 * 1024 * 1024,
             connect_timeout: Duration::from_secs(5),
         }
+    }
+}
+
+/// `[admin]`: who may use the admin API and where other nodes reach it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct AdminConfig {
+    /// The bearer token every `/api/admin/*` request must carry; `None` leaves the admin API
+    /// open for reading and refuses its mutating calls. `env:NAME` reads it from `NAME`.
+    #[serde(serialize_with = "serialize_secret")]
+    pub token: Option<SecretText>,
+    /// The base URL other nodes use to reach this node's admin listener for the cluster view;
+    /// `None` means `http://{admin_listen}`, with a wildcard address replaced by the host of
+    /// `cluster.advertise_url`.
+    #[serde(serialize_with = "serialize_shown")]
+    pub advertise_url: Option<Url>,
+}
+
+/// Serializes a secret as `(redacted)`, or none.
+fn serialize_secret<S: Serializer>(value: &Option<SecretText>, s: S) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(_) => s.serialize_str("(redacted)"),
+        None => s.serialize_none(),
     }
 }
 

@@ -232,6 +232,16 @@ impl Key {
                     })?
                     .to_owned();
             }
+            Kind::Secret(field) => {
+                let text = raw.text().ok_or_else(|| {
+                    // Never echo the value.
+                    invalid("expected a string (or \"env:NAME\" to read it from NAME)".to_owned())
+                })?;
+                *field(config) = match text.trim() {
+                    "" => None,
+                    text => Some(super::SecretText::new(text.to_owned())),
+                };
+            }
             Kind::HttpUrl(field) => {
                 let what = "an absolute http:// or https:// URL such as \"http://10.0.0.7:8080\" (or \"\" for none)";
                 let text = raw.text().ok_or_else(|| expected(what))?;

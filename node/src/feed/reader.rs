@@ -152,7 +152,9 @@ impl Reader {
                 }
             };
             if !batch.changes.is_empty() {
-                self.parts.metrics.feed_batch(&feed.name);
+                self.parts
+                    .metrics
+                    .feed_batch(&feed.name, &self.parts.partition);
                 if let Err(Interrupted::Stopped) = self.deliver(&batch).await {
                     return;
                 }

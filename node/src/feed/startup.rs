@@ -27,12 +27,19 @@ use crate::http::AppState;
 
 /// A node's running feeds.
 pub struct Feeds {
+    /// The lease table the readers follow (the admin API reads it too).
+    table: Arc<dyn LeaseTable>,
     runner: RunnerHandle,
     embedded: Option<EmbeddedHandle>,
     node: String,
 }
 
 impl Feeds {
+    /// The lease table the readers follow.
+    pub fn table(&self) -> Arc<dyn LeaseTable> {
+        self.table.clone()
+    }
+
     /// Stops reading: standalone, the embedded coordinator first takes this node's leases
     /// back; then every reader stops after its current push.
     pub async fn stop(self) {
@@ -101,12 +108,13 @@ pub async fn start(
     );
     let context = RunnerContext {
         node: node.clone(),
-        leases,
+        leases: leases.clone(),
         sink: Arc::new(state.clone()),
         metrics: state.metrics.clone(),
         announcements,
     };
     Ok(Some(Feeds {
+        table: leases,
         runner: runner::spawn(context, feeds),
         embedded,
         node,

@@ -10,6 +10,12 @@ use actix::prelude::*;
 use herald_proto::ids::{ConnectionId, HubName};
 use tokio::sync::mpsc::error::TrySendError;
 
+mod inspect;
+
+pub use inspect::{
+    ConnectionSummary, ListConnections, TransportCounts, TransportKnown, UserGroups,
+};
+
 use super::presence::Presence;
 use super::registry::{Entry, Registry, Scope, UnknownConnection};
 use crate::cluster::Cluster;
@@ -438,6 +444,41 @@ impl HubHandle {
     /// Answers an existence check.
     pub async fn exists(&self, query: Exists) -> Result<bool, HubStopped> {
         self.addr.send(query).await.map_err(|_| self.stopped())
+    }
+
+    /// Its connections, filtered and paged, for the admin API.
+    pub async fn list(&self, query: ListConnections) -> Result<Vec<ConnectionSummary>, HubStopped> {
+        self.addr.send(query).await.map_err(|_| self.stopped())
+    }
+
+    /// The persistent groups of `user` (Unix ms ends), for the admin API.
+    pub async fn user_groups(
+        &self,
+        user: String,
+    ) -> Result<Vec<(String, Option<u64>)>, HubStopped> {
+        self.addr
+            .send(UserGroups { user })
+            .await
+            .map_err(|_| self.stopped())
+    }
+
+    /// Its connections per transport, for the admin API.
+    pub async fn transport_counts(
+        &self,
+    ) -> Result<std::collections::BTreeMap<&'static str, usize>, HubStopped> {
+        self.addr
+            .send(TransportCounts)
+            .await
+            .map_err(|_| self.stopped())
+    }
+
+    /// Records the transport of a session registered before its first poll.
+    pub fn transport_known(
+        &self,
+        id: ConnectionId,
+        transport: herald_proto::negotiate::TransportType,
+    ) {
+        self.addr.do_send(TransportKnown { id, transport });
     }
 
     /// The hub's counts.

@@ -282,6 +282,29 @@ impl<S> Registry<S> {
     }
 
     /// The entry of one connection.
+    pub fn get_mut(&mut self, id: &ConnectionId) -> Option<&mut Entry<S>> {
+        self.connections.get_mut(id)
+    }
+
+    /// The persistent groups of `user` with their end (`None`: until removed).
+    pub fn groups_of_user(&self, user: &str) -> Vec<(String, Option<Instant>)> {
+        self.user_groups
+            .get(user)
+            .map(|groups| {
+                groups
+                    .iter()
+                    .map(|(group, membership)| (group.clone(), membership.expires))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Every connection with its entry, in no order.
+    pub fn entries(&self) -> impl Iterator<Item = (&ConnectionId, &Entry<S>)> {
+        self.connections.iter()
+    }
+
+    /// The entry of a connection.
     pub fn get(&self, id: &ConnectionId) -> Option<&Entry<S>> {
         self.connections.get(id)
     }

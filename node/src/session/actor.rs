@@ -217,6 +217,8 @@ impl Session {
             protocol,
             frames: self.parts.outbox.sender(),
             control: ctx.address().recipient(),
+            transport: self.transport,
+            connected_at_ms: crate::metrics::unix_ms(),
         };
         let negotiated = &self.parts.negotiated;
         self.parts.hub.connect(
@@ -476,7 +478,15 @@ impl Handler<Attach> for Session {
         {
             control.do_send(TransportCommand::Detach);
         }
-        self.transport.get_or_insert(msg.transport);
+        if self.transport.is_none() {
+            self.transport = Some(msg.transport);
+            if self.registered.is_some() {
+                // Registered before its first poll: tell the hub (for the admin API).
+                self.parts
+                    .hub
+                    .transport_known(self.parts.negotiated.connection_id.clone(), msg.transport);
+            }
+        }
         self.count_open();
         match msg.transport {
             TransportType::LongPolling => self.core.set_inherent_keep_alive(),

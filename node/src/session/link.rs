@@ -96,4 +96,9 @@ pub struct SessionLink {
     pub frames: mpsc::Sender<Outgoing>,
     /// Control mailbox, for closes.
     pub control: Recipient<CloseSession>,
+    /// The transport, for the admin API; `None` while a long-polling client has sent its
+    /// handshake but not yet polled.
+    pub transport: Option<herald_proto::negotiate::TransportType>,
+    /// When the handshake completed (Unix ms), for the admin API.
+    pub connected_at_ms: u64,
 }
