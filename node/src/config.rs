@@ -225,6 +225,8 @@ fn listen_url(addr: SocketAddr) -> Url {
 }
 
 #[cfg(test)]
+mod admin_tests;
+#[cfg(test)]
 mod cluster_tests;
 #[cfg(test)]
 mod feeds_rejections;

@@ -14,6 +14,8 @@
 //! - [`auth`], [`config`], [`metrics`]: cross-cutting pieces passed in as handles;
 //! - [`server`]: the composition root, [`run`].
 //! - [`demo`]: the stock board page served at `/` in standalone mode.
+//! - [`ctl`]: `herald ctl`, the operators' command line; a client of the admin API over HTTP,
+//!   independent of everything above.
 
 pub mod admin;
 pub mod auth;
@@ -22,6 +24,7 @@ pub mod cluster;
 pub mod config;
 pub mod connections;
 pub mod coordinator_mode;
+pub mod ctl;
 pub mod demo;
 pub mod drain;
 pub mod feed;

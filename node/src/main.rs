@@ -63,10 +63,19 @@ enum Command {
         #[arg(long)]
         url: Option<String>,
     },
+    /// Inspect and operate a running cluster through its admin API, e.g. `herald ctl status`
+    /// (needs no node configuration; see `herald ctl --help`).
+    Ctl(herald_node::ctl::CtlArgs),
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    let command = match cli.command.unwrap_or(Command::Standalone) {
+        // `ctl` is a client of a running cluster, often run from a laptop or a bastion with no
+        // node configuration at all: it must not load (or fail on) this machine's config.
+        Command::Ctl(args) => return herald_node::ctl::run(args),
+        command => command,
+    };
     let config = match Config::load(cli.config.as_deref(), std::env::vars()) {
         Ok(config) => config,
         Err(e) => {
@@ -74,7 +83,7 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    let result = match cli.command.unwrap_or(Command::Standalone) {
+    let result = match command {
         Command::Standalone => serve(config, Mode::Standalone),
         Command::Node => serve(config, Mode::Node),
         Command::Coordinator => coordinate(config),
@@ -84,6 +93,7 @@ fn main() -> std::process::ExitCode {
             container,
             url,
         } => write(&config, &document, &container, url),
+        Command::Ctl(_) => unreachable!("ctl runs before the configuration is loaded"),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -595,4 +595,62 @@ mod tests {
             "{text}"
         );
     }
+
+    #[test]
+    fn names_follow_prometheus_conventions_and_labels_are_bounded() {
+        let metrics = Metrics::new();
+        let hub: HubName = "chat".parse().unwrap();
+        // Touch every kind of series once.
+        let _guard = metrics.connection_opened(&hub, "WebSockets", Protocol::Json);
+        metrics.connection_closed("client_closed");
+        metrics.negotiated(&hub);
+        metrics.messages_received_counter(&hub).increment(1);
+        metrics.hub(&hub).delivered(1);
+        metrics.rest_request("/api/v1/hubs/{hub}".to_owned(), 202);
+        metrics.feed_change("orders", "pushed");
+        metrics.feed_lag("orders", "0", 3);
+        metrics.feed_batch("orders", "0");
+        metrics.feed_read_error("orders", "unavailable");
+        metrics.coordinator(true, 1, 0);
+        let text = metrics.render();
+        assert!(
+            text.contains(&format!(
+                "herald_build_info{{version=\"{}\"}} 1",
+                env!("CARGO_PKG_VERSION")
+            )),
+            "{text}"
+        );
+        for line in text.lines().filter(|l| l.starts_with("# TYPE ")) {
+            let mut parts = line.split_whitespace().skip(2);
+            let (name, kind) = (parts.next().unwrap(), parts.next().unwrap());
+            assert!(name.starts_with("herald_"), "{line}");
+            match kind {
+                "counter" => assert!(name.ends_with("_total"), "a counter ends in _total: {line}"),
+                _ => assert!(
+                    !name.ends_with("_total"),
+                    "only counters end in _total: {line}"
+                ),
+            }
+        }
+        for (name, _) in DESCRIPTIONS {
+            // Units in the name: durations in seconds, sizes in bytes.
+            assert!(!name.contains("_ms") && !name.contains("millis"), "{name}");
+            assert!(!name.ends_with("_kb") && !name.ends_with("_size"), "{name}");
+        }
+        // No label may carry a per-connection or per-user value.
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            if let Some(labels) = line.split_once('{').map(|(_, rest)| rest) {
+                for pair in labels.split(',') {
+                    let label = pair.split('=').next().unwrap_or_default();
+                    assert!(
+                        !matches!(
+                            label,
+                            "connection" | "connection_id" | "user" | "user_id" | "id"
+                        ),
+                        "unbounded label {label}: {line}"
+                    );
+                }
+            }
+        }
+    }
 }

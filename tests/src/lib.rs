@@ -8,6 +8,8 @@ pub mod binary;
 pub mod browser;
 pub mod cluster_sandbox;
 pub mod config;
+pub mod ctl;
+pub mod dashboard;
 pub mod driver;
 pub mod feed_sandbox;
 pub mod frames;
@@ -35,6 +37,7 @@ pub mod wait;
 
 pub use cluster_sandbox::{ClusterBuilder, ClusterSandbox};
 pub use config::HeraldConfig;
+pub use dashboard::Dashboard;
 pub use driver::Driver;
 pub use feed_sandbox::{FeedSandbox, Producer};
 pub use http_connection::{EventStream, HttpConnection, PendingReply};

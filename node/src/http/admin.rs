@@ -3,6 +3,7 @@
 //! [`auth`]) and the dashboard at `/`. The data comes from [`crate::admin`].
 
 pub mod auth;
+pub mod dashboard;
 
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -39,7 +40,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/nodes/{id}/drain", web::post().to(drain))
                 .route("/nodes/{id}/undrain", web::post().to(undrain))
                 .default_service(web::to(not_found)),
-        );
+        )
+        .configure(dashboard::configure);
 }
 
 async fn healthz() -> HttpResponse {
@@ -132,16 +134,17 @@ impl ListQuery {
         }
     }
 
-    fn limit(&self) -> Result<usize, AdminError> {
+    /// The page size asked for, from 1 to `max`.
+    fn limit(&self, max: usize) -> Result<usize, AdminError> {
         match &self.limit {
             None => Ok(DEFAULT_LIMIT),
             Some(text) => text
                 .parse::<usize>()
                 .ok()
-                .filter(|n| (1..=MAX_LIMIT).contains(n))
+                .filter(|n| (1..=max).contains(n))
                 .ok_or_else(|| {
                     AdminError::BadRequest(format!(
-                        "limit must be a whole number from 1 to {MAX_LIMIT}, got {text:?}"
+                        "limit must be a whole number from 1 to {max}, got {text:?}"
                     ))
                 }),
         }
@@ -157,7 +160,9 @@ fn serde_urlencoded_query(query: &str) -> Result<ListQuery, AdminError> {
 async fn local_connections(req: HttpRequest, state: web::Data<AdminState>) -> HttpResponse {
     let result = async {
         let query = ListQuery::parse(&req)?;
-        let limit = query.limit()?;
+        // The node asking for a cluster page wants one more than a page, to learn whether
+        // another page follows.
+        let limit = query.limit(MAX_LIMIT + 1)?;
         Ok(local::connections(&state, &query.filter(), query.after.as_deref(), limit).await)
     }
     .await;
@@ -243,7 +248,7 @@ async fn leases(req: HttpRequest, state: web::Data<AdminState>) -> HttpResponse 
 async fn connections(req: HttpRequest, state: web::Data<AdminState>) -> HttpResponse {
     let result = async {
         let query = ListQuery::parse(&req)?;
-        let limit = query.limit()?;
+        let limit = query.limit(MAX_LIMIT)?;
         let cursor = query.cursor.as_deref().map(Cursor::decode).transpose()?;
         paging::connections(
             &state,
