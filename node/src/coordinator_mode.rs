@@ -1,7 +1,7 @@
 //! `herald coordinator`: runs a coordinator of the cluster — one of any number; the elected
 //! leader assigns the `[[feeds]]` leases over the live nodes. Serves `/healthz`, `/metrics`
 //! (leadership, leader changes, lease moves) and `/api/admin/coordinator` (leader, token,
-//! leases, nodes) on the admin listener.
+//! leases, nodes) on the admin listener; `/api/admin/*` is behind `admin.token` like a node's.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -14,6 +14,7 @@ use herald_coordinator::coordinator::{Coordinator, CoordinatorHandle, Coordinato
 use crate::backplane::redis::command_connection;
 use crate::config::Config;
 use crate::feed::runner::lease_ids;
+use crate::http::admin::auth::{AdminToken, require_token};
 use crate::metrics::Metrics;
 
 /// Runs a coordinator until `shutdown` resolves, then resigns leadership.
@@ -41,10 +42,12 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     let watcher = actix_web::rt::spawn(watch(handle.clone(), metrics.clone()));
     let data = web::Data::new(handle.clone());
     let rendered = web::Data::new(metrics);
+    let admin_token = web::Data::new(AdminToken::from_config(&config));
     let admin = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
             .app_data(rendered.clone())
+            .app_data(admin_token.clone())
             .route("/metrics", web::get().to(render))
             .route(
                 "/healthz",
@@ -52,7 +55,11 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
                     HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
                 }),
             )
-            .route("/api/admin/coordinator", web::get().to(status))
+            .service(
+                web::scope("/api/admin")
+                    .wrap(actix_web::middleware::from_fn(require_token))
+                    .route("/coordinator", web::get().to(status)),
+            )
     })
     .disable_signals()
     .workers(1)

@@ -15,8 +15,8 @@
 //! - `2`: usage (clap);
 //! - `3`: the admin API cannot be used: unreachable, no answer within 10 s, or `401`.
 //!
-//! Pieces: [`client`] makes the requests (paging included), [`render`] turns answers into
-//! text with [`table`], and this file parses the command line and runs one command.
+//! Pieces: `client` makes the requests (paging included), `render` turns answers into
+//! text with `table`, and this file parses the command line and runs one command.
 
 mod client;
 mod error;

@@ -192,12 +192,7 @@ pub async fn run(
         (None, Some(feeds)) => Some(feeds.table()),
         (None, None) => None,
     };
-    if config.admin.token.is_none() && !config.admin_listen.ip().is_loopback() {
-        tracing::warn!(
-            admin = %config.admin_listen,
-            "the admin listener is not on a loopback address and has no admin.token: anyone who reaches it can read the cluster's state; set admin.token (HERALD_ADMIN_TOKEN)"
-        );
-    }
+    let admin_token = web::Data::new(http::admin::auth::AdminToken::from_config(&config));
     let admin_state = web::Data::new(AdminState {
         app: state.clone(),
         record: record.clone(),
@@ -209,6 +204,7 @@ pub async fn run(
     let admin_server = HttpServer::new(move || {
         App::new()
             .app_data(admin_state.clone())
+            .app_data(admin_token.clone())
             .configure(http::admin::configure)
     })
     .disable_signals()

@@ -10,6 +10,7 @@ use crate::config::HeraldConfig;
 use crate::metrics::sample;
 use crate::names::unique;
 use crate::process::HeraldProcess;
+use crate::rest::{Auth, Rest};
 use crate::token;
 use crate::wait::{deadline_in, wait_until};
 use serde_json::Value;
@@ -160,10 +161,22 @@ impl FeedSandbox {
         token::client_token(&self.access_key, PUBLIC_ENDPOINT, hub, Some(user))
     }
 
-    /// `/api/admin/coordinator` of coordinator `id`, or `None` when it does not answer 200.
+    /// `/api/admin/coordinator` of coordinator `id` (with the sandbox's `HERALD_ADMIN_TOKEN`,
+    /// when it sets one), or `None` when it does not answer 200.
     pub fn status(&self, id: &str) -> Option<Value> {
-        let (status, body) = self.coordinators[id].admin_get("/api/admin/coordinator");
-        (status == 200).then(|| serde_json::from_str(&body).expect("coordinator status JSON"))
+        let auth = self
+            .env
+            .iter()
+            .find(|(name, _)| name == "HERALD_ADMIN_TOKEN")
+            .map_or(Auth::None, |(_, token)| Auth::Bearer(token.clone()));
+        let reply = Rest::new(&self.coordinators[id].admin_url(), None).request(
+            "GET",
+            "/api/admin/coordinator",
+            None,
+            &auth,
+        );
+        (reply.status == 200)
+            .then(|| serde_json::from_str(&reply.body).expect("coordinator status JSON"))
     }
 
     /// The ids of the coordinators `among` whose status says `is_leader`.

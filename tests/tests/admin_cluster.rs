@@ -228,6 +228,14 @@ fn any_node_shows_the_whole_cluster_to_ctl_and_follows_drain_and_kill() {
         200,
         "scrapes stay open"
     );
+    let coordinator = sandbox.coordinator("c1");
+    assert_eq!(
+        coordinator.admin_get("/api/admin/coordinator").0,
+        401,
+        "the coordinator's admin API needs the token too"
+    );
+    assert_eq!(coordinator.admin_get("/metrics").0, 200);
+    assert!(sandbox.status("c1").is_some(), "with the token it answers");
 
     // Drain n2 through n1: its client is closed, its leases move, it stays up and unready.
     let drain = ctl(&admin_n1, Some(TOKEN), &["drain", "n2"]);

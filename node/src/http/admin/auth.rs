@@ -1,5 +1,6 @@
 //! The admin token: every `/api/admin/*` request carries `Authorization: Bearer <admin.token>`
-//! when one is configured; without one, reads are open and mutating calls are refused.
+//! when one is configured; without one, reads are open and mutating calls are refused. Used by
+//! the node's and the coordinator's admin listeners alike: each registers an [`AdminToken`].
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -8,7 +9,25 @@ use actix_web::middleware::Next;
 use actix_web::{HttpResponse, web};
 use sha2::{Digest, Sha256};
 
-use crate::admin::AdminState;
+use crate::config::{Config, SecretText};
+
+/// The `admin.token` an admin listener checks (app data of its `App`).
+#[derive(Clone)]
+pub struct AdminToken(pub Option<SecretText>);
+
+impl AdminToken {
+    /// The configured token; warns when the admin listener is reachable from other hosts and
+    /// has none.
+    pub fn from_config(config: &Config) -> Self {
+        if config.admin.token.is_none() && !config.admin_listen.ip().is_loopback() {
+            tracing::warn!(
+                admin = %config.admin_listen,
+                "the admin listener is not on a loopback address and has no admin.token: anyone who reaches it can read the cluster's state; set admin.token (HERALD_ADMIN_TOKEN)"
+            );
+        }
+        Self(config.admin.token.clone())
+    }
+}
 
 /// Whether `given` equals `expected`, in time independent of where they differ (both are
 /// hashed first, so the lengths do not show either).
@@ -25,15 +44,15 @@ pub async fn require_token(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let Some(state) = req.app_data::<web::Data<AdminState>>().cloned() else {
+    let Some(token) = req.app_data::<web::Data<AdminToken>>().cloned() else {
         return Ok(req.into_response(error(
             HttpResponse::InternalServerError(),
             "Internal",
-            "the admin state is missing",
+            "the admin token setting is missing",
         )));
     };
     let mutating = req.method() != Method::GET && req.method() != Method::HEAD;
-    match &state.token {
+    match &token.0 {
         Some(token) => {
             let given = req
                 .headers()
