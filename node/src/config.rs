@@ -19,6 +19,7 @@ mod feeds_parse;
 mod keys;
 mod layers;
 mod node_id;
+mod roles;
 mod sections;
 mod suggest;
 mod summary;
@@ -41,6 +42,7 @@ pub use feeds::{
 };
 /// The transports `client.transports` lists; re-exported so callers need not reach into proto.
 pub use herald_proto::negotiate::TransportType;
+pub use roles::Role;
 pub use sections::{
     AdminConfig, AuthConfig, ClientConfig, ClusterConfig, DemoConfig, LogConfig, LogFormat,
     RedisConfig, RestConfig, ShutdownConfig, UpstreamConfig,

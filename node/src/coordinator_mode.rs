@@ -12,16 +12,19 @@ use anyhow::Context as _;
 use herald_coordinator::coordinator::{Coordinator, CoordinatorHandle, CoordinatorSettings};
 
 use crate::backplane::redis::command_connection;
-use crate::config::Config;
+use crate::config::{Config, Role};
 use crate::feed::runner::lease_ids;
 use crate::http::admin::auth::{AdminToken, require_token};
 use crate::metrics::Metrics;
 
 /// Runs a coordinator until `shutdown` resolves, then resigns leadership.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
-    let target = config.redis.url.clone().context(
-        "config key redis.url is required for `herald coordinator` (e.g. HERALD_REDIS_URL=redis://redis:6379)",
-    )?;
+    config.require_for(Role::Coordinator)?;
+    let target = config
+        .redis
+        .url
+        .clone()
+        .context("config key redis.url is required for `herald coordinator`")?;
     let conn = command_connection(&target, config.redis.connect_timeout)
         .await
         .with_context(|| format!("cannot connect to redis ({target}); check redis.url"))?;

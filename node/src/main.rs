@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use herald_node::Mode;
 use herald_node::auth::Authenticator;
-use herald_node::config::{Config, LogFormat};
+use herald_node::config::{Config, LogFormat, Role};
 use herald_proto::ids::HubName;
 
 /// Herald: a self-hosted push cluster for the official SignalR clients, with an Azure SignalR
@@ -63,6 +63,14 @@ enum Command {
         #[arg(long)]
         url: Option<String>,
     },
+    /// Validate the configuration (file, HERALD_* variables, `env:` secrets) as `herald MODE`
+    /// would load it, print the effective settings and exit 0; or print the key and what is
+    /// wrong and exit 2. Connects to nothing.
+    Check {
+        /// The command the configuration is for.
+        #[arg(long, value_enum, default_value = "node")]
+        mode: Role,
+    },
     /// Inspect and operate a running cluster through its admin API, e.g. `herald ctl status`
     /// (needs no node configuration; see `herald ctl --help`).
     Ctl(herald_node::ctl::CtlArgs),
@@ -83,10 +91,29 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
+    let role = match &command {
+        Command::Standalone => Some(Role::Standalone),
+        Command::Node => Some(Role::Node),
+        Command::Coordinator => Some(Role::Coordinator),
+        Command::Check { mode } => Some(*mode),
+        _ => None,
+    };
+    if let Some(Err(e)) = role.map(|role| config.require_for(role)) {
+        eprintln!("herald: configuration error: {e}");
+        return std::process::ExitCode::from(2);
+    }
     let result = match command {
         Command::Standalone => serve(config, Mode::Standalone),
         Command::Node => serve(config, Mode::Node),
         Command::Coordinator => coordinate(config),
+        Command::Check { mode } => {
+            println!(
+                "configuration OK for `{}`; effective settings:\n{}",
+                mode.command(),
+                config.summary()
+            );
+            Ok(())
+        }
         Command::Token { user, hub, ttl } => token(&config, user, &hub, ttl),
         Command::Write {
             document,

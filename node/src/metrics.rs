@@ -27,6 +27,14 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
         "Always 1; the label `version` is the Herald version this process runs.",
     ),
     (
+        "herald_node_ready",
+        "1 while this node is ready (backplane up, not draining): what /readyz answers.",
+    ),
+    (
+        "herald_backplane_up",
+        "1 while this node's backplane link is up (always 1 in standalone mode).",
+    ),
+    (
         "herald_connections",
         "Client connections open now, by hub, transport and protocol.",
     ),
@@ -426,6 +434,14 @@ impl Metrics {
         ];
         self.counter("herald_feed_checkpoints_total", labels)
             .increment(1);
+    }
+
+    /// Records what readiness is now made of.
+    pub fn readiness(&self, ready: bool, backplane_up: bool) {
+        self.gauge("herald_node_ready", Vec::new())
+            .set(if ready { 1.0 } else { 0.0 });
+        self.gauge("herald_backplane_up", Vec::new())
+            .set(if backplane_up { 1.0 } else { 0.0 });
     }
 
     /// Reports the coordinator's view after a status read.

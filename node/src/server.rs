@@ -238,7 +238,12 @@ pub async fn run(
         })
     };
 
-    let readiness = spawn_readiness(cluster.state(), drain_control.subscribe(), ready_tx.clone());
+    let readiness = spawn_readiness(
+        cluster.state(),
+        drain_control.subscribe(),
+        ready_tx.clone(),
+        state.metrics.clone(),
+    );
     let sampler = spawn_sampler(state.metrics.clone());
     tracing::info!(
         node = %config.node_id, listen = %config.listen, admin = %config.admin_listen, endpoint = %config.endpoint(),
@@ -291,6 +296,7 @@ fn spawn_readiness(
     mut link: watch::Receiver<LinkState>,
     mut draining: watch::Receiver<bool>,
     ready: watch::Sender<bool>,
+    metrics: Metrics,
 ) -> actix_web::rt::task::JoinHandle<()> {
     actix_web::rt::spawn(async move {
         let mut was_up = None;
@@ -307,6 +313,7 @@ fn spawn_readiness(
                 was_up = Some(state.is_up());
             }
             let _ = ready.send(state.is_up() && !drains);
+            metrics.readiness(state.is_up() && !drains, state.is_up());
             tokio::select! {
                 changed = link.changed() => if changed.is_err() { return },
                 changed = draining.changed() => if changed.is_err() { return },

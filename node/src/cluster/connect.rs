@@ -10,7 +10,7 @@ use super::Cluster;
 use super::store::Store;
 use crate::backplane::redis::{RedisBackplane, RedisSettings, command_connection};
 use crate::backplane::{Backplane, Incoming};
-use crate::config::Config;
+use crate::config::{Config, Role};
 use crate::metrics::Metrics;
 
 /// Connects to `redis.url` and returns the cluster link.
@@ -19,20 +19,12 @@ pub async fn connect(
     incoming: mpsc::Sender<Incoming>,
     metrics: &Metrics,
 ) -> anyhow::Result<Cluster> {
-    let target = config.redis.url.clone().context(
-        "config key redis.url is required for `herald node` (e.g. HERALD_REDIS_URL=redis://redis:6379); \
-         run `herald standalone` for a single node without Redis",
-    )?;
-    let has_key = config
-        .connection_string
-        .as_ref()
-        .is_some_and(|c| c.access_key().is_some());
-    if !has_key && !config.auth.allow_anonymous {
-        anyhow::bail!(
-            "a cluster node needs an access key: set connection_string (HERALD_CONNECTION_STRING) with AccessKey=..., \
-             or auth.allow_anonymous = true to run a cluster without authentication"
-        );
-    }
+    config.require_for(Role::Node)?;
+    let target = config
+        .redis
+        .url
+        .clone()
+        .context("config key redis.url is required for `herald node`")?;
     tracing::info!(redis = %target, prefix = %config.redis.prefix, "connecting to redis");
     let settings = RedisSettings::from_config(config, target.clone());
     let backplane = RedisBackplane::start(settings, incoming, metrics.backplane_counters())
