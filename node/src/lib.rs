@@ -14,6 +14,7 @@
 //! - [`auth`], [`config`], [`metrics`]: cross-cutting pieces passed in as handles;
 //! - [`server`]: the composition root, [`run`].
 //! - [`demo`]: the stock board page served at `/` in standalone mode.
+//! - [`probe`]: `herald probe`, one client and REST round trip through a running Herald;
 //! - [`ctl`]: `herald ctl`, the operators' command line; a client of the admin API over HTTP,
 //!   independent of everything above.
 
@@ -31,6 +32,7 @@ pub mod feed;
 pub mod http;
 pub mod hub;
 pub mod metrics;
+pub mod probe;
 pub mod server;
 pub mod session;
 pub mod transport;

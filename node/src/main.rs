@@ -71,6 +71,20 @@ enum Command {
         #[arg(long, value_enum, default_value = "node")]
         mode: Role,
     },
+    /// One SignalR round trip through a running Herald or the load balancer in front of a
+    /// cluster: negotiate, connect (long polling), a REST send to the probe's connection, received,
+    /// closed. Signs with the configured access key. Exit 0 when the message arrived.
+    Probe {
+        /// The base URL of clients and the REST API (default: `http://` + the `listen` setting).
+        #[arg(long)]
+        url: Option<String>,
+        /// The hub to use.
+        #[arg(long, default_value = "herald_probe")]
+        hub: String,
+        /// The whole round trip must end within this.
+        #[arg(long, default_value = "15s", value_parser = humantime::parse_duration)]
+        timeout: Duration,
+    },
     /// Inspect and operate a running cluster through its admin API, e.g. `herald ctl status`
     /// (needs no node configuration; see `herald ctl --help`).
     Ctl(herald_node::ctl::CtlArgs),
@@ -120,6 +134,7 @@ fn main() -> std::process::ExitCode {
             container,
             url,
         } => write(&config, &document, &container, url),
+        Command::Probe { url, hub, timeout } => probe(&config, url, &hub, timeout),
         Command::Ctl(_) => unreachable!("ctl runs before the configuration is loaded"),
     };
     match result {
@@ -171,6 +186,25 @@ fn token(
         .mint_client_token(user.as_deref(), &hub, ttl)
         .context("cannot mint a token; set connection_string (or HERALD_CONNECTION_STRING) with an AccessKey")?;
     println!("{token}");
+    Ok(())
+}
+
+fn probe(config: &Config, url: Option<String>, hub: &str, timeout: Duration) -> anyhow::Result<()> {
+    let target = herald_node::probe::ProbeTarget {
+        url: url.unwrap_or_else(|| format!("http://{}", config.listen)),
+        hub: hub.parse().context("--hub")?,
+        timeout,
+    };
+    let report = actix_web::rt::System::new()
+        .block_on(herald_node::probe::probe(config, &target))
+        .with_context(|| format!("probe of {} failed", target.url))?;
+    println!(
+        "probe OK: {} negotiated and connected (long polling, hub {}), a REST send arrived in {} ms, {} ms in all",
+        report.connection_id,
+        target.hub,
+        report.delivery.as_millis(),
+        report.total.as_millis()
+    );
     Ok(())
 }
 
