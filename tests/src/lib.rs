@@ -6,6 +6,7 @@
 
 pub mod binary;
 pub mod browser;
+pub mod chart;
 pub mod cluster_sandbox;
 pub mod config;
 pub mod ctl;
