@@ -252,7 +252,10 @@ fn any_node_shows_the_whole_cluster_to_ctl_and_follows_drain_and_kill() {
     assert_eq!(sandbox.node("n2").admin_get("/readyz").0, 503);
     let scraped = sandbox.node("n2").admin_get("/metrics").1;
     for line in ["herald_node_ready 0", "herald_backplane_up 1"] {
-        assert!(scraped.lines().any(|l| l == line), "no {line:?} in:\n{scraped}");
+        assert!(
+            scraped.lines().any(|l| l == line),
+            "no {line:?} in:\n{scraped}"
+        );
     }
     let nodes = ctl(&admin_n1, Some(TOKEN), &["--json", "nodes"]).json();
     let n2 = nodes
