@@ -82,10 +82,10 @@ fn a_redis_stream_feed_without_redis_url_is_a_named_error() {
     let status = herald
         .wait_exit(std::time::Duration::from_secs(20))
         .expect("herald exits");
-    assert!(!status.success());
+    assert_eq!(status.code(), Some(2), "a configuration error exits 2");
     let log = herald.log();
     assert!(
-        log.contains("feeds[0].source is redis-stream, which needs redis.url"),
+        log.contains("config key feeds[0].source: redis-stream needs redis.url"),
         "{log}"
     );
 }
