@@ -1,7 +1,11 @@
 //! The envelope codec: [`BackplaneMessage`] to bytes and back.
 //!
-//! A message on the wire is one version byte ([`CODEC_VERSION`]) followed by the message in
-//! bincode's standard configuration: little-endian, integers and lengths as bincode varints
+//! A message on the wire is one version byte followed by the body in bincode's standard
+//! configuration. Version [`CODEC_VERSION`] (1): the body is the message. Version
+//! [`TRACED_CODEC_VERSION`] (2): the body is a [`TraceContext`] then the message, so the spans of
+//! the receiving node join the publisher's trace. Publishers write version 2 only when a trace is
+//! being recorded, so a node exporting no traces writes exactly what version-1 nodes read;
+//! receivers decode both. In bincode's standard configuration: little-endian, integers and lengths as bincode varints
 //! (one byte below 251, else a marker byte `0xFB`/`0xFC`/`0xFD` and 2/4/8 bytes), enum
 //! variants as their index, structs as their fields in order, `Option` as a `0`/`1` byte, and
 //! strings and byte vectors as a varint length then the raw bytes.
@@ -12,11 +16,14 @@
 //! the golden bytes in its tests), with [`CODEC_VERSION`] bumped so mixed clusters are refused
 //! loudly rather than misread.
 
-use super::{BackplaneMessage, CodecError};
+use super::{BackplaneMessage, CodecError, Envelope, TraceContext};
 
-/// The version byte every encoded message starts with. Bump it for any change to the wire
-/// format: receivers refuse other versions instead of misreading them.
+/// The version byte of a message without trace context. Bump the newest version for any change
+/// to the wire format: receivers refuse versions they do not know instead of misreading them.
 pub const CODEC_VERSION: u8 = 1;
+
+/// The version byte of a message preceded by its [`TraceContext`]; the newest version.
+pub const TRACED_CODEC_VERSION: u8 = 2;
 
 /// The largest message body [`decode`] accepts, and the most string bytes it will allocate
 /// for one message: far above any real frame, low enough that a hostile length prefix cannot
@@ -38,19 +45,40 @@ pub fn encode(message: &BackplaneMessage) -> Vec<u8> {
     out
 }
 
-/// Decodes bytes produced by [`encode`]. Never panics, whatever the input.
+/// Encodes `message` with the trace context of the span that publishes it (version
+/// [`TRACED_CODEC_VERSION`]). As infallible as [`encode`].
+pub fn encode_traced(message: &BackplaneMessage, trace: &TraceContext) -> Vec<u8> {
+    let mut out = vec![TRACED_CODEC_VERSION];
+    let config = bincode::config::standard();
+    if bincode::serde::encode_into_std_write(trace, &mut out, config).is_err()
+        || bincode::serde::encode_into_std_write(message, &mut out, config).is_err()
+    {
+        out.truncate(1);
+    }
+    out
+}
+
+/// Decodes bytes produced by [`encode`] or [`encode_traced`], dropping the trace context.
+///
+/// # Errors
+/// As [`decode_envelope`].
+pub fn decode(bytes: &[u8]) -> Result<BackplaneMessage, CodecError> {
+    decode_envelope(bytes).map(|envelope| envelope.message)
+}
+
+/// Decodes bytes produced by [`encode`] or [`encode_traced`]. Never panics, whatever the input.
 ///
 /// # Errors
 /// [`CodecError::Empty`] without even a version byte, [`CodecError::UnsupportedVersion`] for
-/// any version but [`CODEC_VERSION`], [`CodecError::TooLarge`] past [`MAX_MESSAGE_BYTES`],
-/// [`CodecError::Truncated`] / [`CodecError::Malformed`] for a body that is not a message, and
-/// [`CodecError::TrailingBytes`] when bytes follow a complete message.
-pub fn decode(bytes: &[u8]) -> Result<BackplaneMessage, CodecError> {
+/// any version but [`CODEC_VERSION`] and [`TRACED_CODEC_VERSION`], [`CodecError::TooLarge`]
+/// past [`MAX_MESSAGE_BYTES`], [`CodecError::Truncated`] / [`CodecError::Malformed`] for a body
+/// that is not a message, and [`CodecError::TrailingBytes`] when bytes follow a complete message.
+pub fn decode_envelope(bytes: &[u8]) -> Result<Envelope, CodecError> {
     let (&version, body) = bytes.split_first().ok_or(CodecError::Empty)?;
-    if version != CODEC_VERSION {
+    if version != CODEC_VERSION && version != TRACED_CODEC_VERSION {
         return Err(CodecError::UnsupportedVersion {
             found: version,
-            supported: CODEC_VERSION,
+            supported: TRACED_CODEC_VERSION,
         });
     }
     // Byte vectors decode element by element, each consuming input, so capping the input
@@ -61,10 +89,17 @@ pub fn decode(bytes: &[u8]) -> Result<BackplaneMessage, CodecError> {
         });
     }
     let config = bincode::config::standard().with_limit::<MAX_MESSAGE_BYTES>();
+    let (trace, body) = if version == TRACED_CODEC_VERSION {
+        let (trace, read) = bincode::serde::decode_from_slice::<TraceContext, _>(body, config)
+            .map_err(map_error)?;
+        (Some(trace), &body[read..])
+    } else {
+        (None, body)
+    };
     let (message, read) = bincode::serde::decode_from_slice::<BackplaneMessage, _>(body, config)
         .map_err(map_error)?;
     match body.len().saturating_sub(read) {
-        0 => Ok(message),
+        0 => Ok(Envelope { message, trace }),
         extra => Err(CodecError::TrailingBytes(extra)),
     }
 }
@@ -147,6 +182,58 @@ mod tests {
         assert!(encoded[at..at + 1000].iter().all(|&b| b == 0xFF));
     }
 
+    fn trace() -> TraceContext {
+        TraceContext {
+            traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".to_owned(),
+            tracestate: "k=v".to_owned(),
+        }
+    }
+
+    #[test]
+    fn traced_messages_are_version_2_with_the_context_before_the_message() {
+        let bytes = encode_traced(&delivery(), &trace());
+        assert_eq!(bytes[0], TRACED_CODEC_VERSION);
+        assert_eq!(bytes[1], 55, "traceparent length");
+        assert_eq!(&bytes[2..57], trace().traceparent.as_bytes());
+        assert_eq!(&bytes[57..61], b"\x03k=v");
+        assert_eq!(
+            &bytes[61..],
+            &DELIVERY_GOLDEN[1..],
+            "then the version-1 body"
+        );
+        assert_eq!(
+            decode_envelope(&bytes),
+            Ok(Envelope {
+                message: delivery(),
+                trace: Some(trace())
+            })
+        );
+        assert_eq!(decode(&bytes), Ok(delivery()));
+    }
+
+    #[test]
+    fn version_1_decodes_without_trace_context() {
+        assert_eq!(
+            decode_envelope(DELIVERY_GOLDEN),
+            Ok(Envelope {
+                message: delivery(),
+                trace: None
+            })
+        );
+    }
+
+    #[test]
+    fn truncated_traced_messages_are_rejected() {
+        let bytes = encode_traced(&delivery(), &trace());
+        for len in 1..bytes.len() {
+            assert_eq!(
+                decode_envelope(&bytes[..len]),
+                Err(CodecError::Truncated),
+                "prefix of {len} bytes"
+            );
+        }
+    }
+
     #[test]
     fn empty_input_is_rejected() {
         assert_eq!(decode(&[]), Err(CodecError::Empty));
@@ -155,18 +242,18 @@ mod tests {
     #[test]
     fn other_versions_are_rejected_with_both_numbers() {
         let mut bytes = DELIVERY_GOLDEN.to_vec();
-        bytes[0] = 2;
+        bytes[0] = 3;
         let error = decode(&bytes).unwrap_err();
         assert_eq!(
             error,
             CodecError::UnsupportedVersion {
-                found: 2,
-                supported: 1
+                found: 3,
+                supported: 2
             }
         );
         assert_eq!(
             error.to_string(),
-            "backplane codec version 2 is not supported (this node speaks version 1); \
+            "backplane codec version 3 is not supported (this node speaks versions 1 to 2); \
              nodes of different codec versions must not share a key prefix"
         );
     }

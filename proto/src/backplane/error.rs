@@ -14,13 +14,15 @@ pub enum CodecError {
     Empty,
     /// A version byte this node does not speak: the publisher runs an incompatible build.
     #[error(
-        "backplane codec version {found} is not supported (this node speaks version {supported}); \
+        "backplane codec version {found} is not supported (this node speaks versions 1 to {supported}); \
          nodes of different codec versions must not share a key prefix"
     )]
     UnsupportedVersion {
         /// The version byte the message starts with.
         found: u8,
-        /// The only version this node decodes ([`CODEC_VERSION`](super::CODEC_VERSION)).
+        /// The newest version this node decodes
+        /// ([`TRACED_CODEC_VERSION`](super::codec::TRACED_CODEC_VERSION)); it decodes every
+        /// version from 1 up to it.
         supported: u8,
     },
     /// The body ends in the middle of a value.

@@ -110,10 +110,27 @@ proptest! {
     }
 
     #[test]
+    fn every_traced_message_round_trips(
+        message in message(),
+        traceparent in "[0-9a-f-]{0,60}",
+        tracestate in "[ -~]{0,80}",
+    ) {
+        let trace = TraceContext { traceparent, tracestate };
+        let bytes = encode_traced(&message, &trace);
+        prop_assert_eq!(bytes[0], TRACED_CODEC_VERSION);
+        prop_assert_eq!(
+            decode_envelope(&bytes),
+            Ok(Envelope { message, trace: Some(trace) })
+        );
+    }
+
+    #[test]
     fn arbitrary_bytes_never_panic(bytes in vec(any::<u8>(), 0..256)) {
         let _ = decode(&bytes);
         let mut versioned = vec![CODEC_VERSION];
         versioned.extend_from_slice(&bytes);
+        let _ = decode(&versioned);
+        versioned[0] = TRACED_CODEC_VERSION;
         let _ = decode(&versioned);
     }
 
