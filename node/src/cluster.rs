@@ -25,7 +25,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use herald_proto::backplane::{
     BackplaneMessage, Channels, CloseConnections, Command, CommandOp, Delivery, Reply,
-    ReplyOutcome, Target, UserGroupOp, UserGroupsChange, encode,
+    ReplyOutcome, Target, UserGroupOp, UserGroupsChange, encode, encode_traced,
 };
 use herald_proto::ids::{ConnectionId, HubName, NodeId};
 use tokio::sync::watch;
@@ -33,6 +33,7 @@ use tokio::sync::watch;
 use crate::backplane::{Backplane, LinkState};
 use crate::hub::registry::Scope;
 use crate::session::link::Payload;
+use crate::telemetry::{propagation, spans};
 use requests::Requests;
 use store::Store;
 
@@ -188,16 +189,23 @@ impl Cluster {
         let Some((target, channel)) = self.route(hub, scope) else {
             return;
         };
+        let sequence = self.inner.sequence.fetch_add(1, Ordering::Relaxed) + 1;
         let delivery = Delivery {
             origin: self.inner.node.to_string(),
-            sequence: self.inner.sequence.fetch_add(1, Ordering::Relaxed) + 1,
+            sequence,
             hub: hub.to_string(),
             target,
             excluded: excluded.iter().map(ToString::to_string).collect(),
             json: payload.json.as_bytes().to_vec(),
             msgpack: payload.msgpack.as_bytes().to_vec(),
         };
-        self.publish(&channel, &BackplaneMessage::Deliver(delivery));
+        let message = BackplaneMessage::Deliver(delivery);
+        let span = spans::backplane_publish(&channel, sequence);
+        let bytes = match propagation::context_of(&span) {
+            Some(trace) => encode_traced(&message, &trace),
+            None => encode(&message),
+        };
+        span.in_scope(|| self.inner.backplane.publish(&channel, Bytes::from(bytes)));
     }
 
     /// Asks the other nodes to close their connections of `scope`.

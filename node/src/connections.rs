@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use herald_proto::backplane::TraceContext;
 use herald_proto::ids::{ConnectionId, HubName, NodeId};
 use rand::RngCore;
 
@@ -32,6 +33,13 @@ pub struct Negotiated {
     pub claims: serde_json::Map<String, serde_json::Value>,
     /// The client asked for stateful reconnect and got it.
     pub stateful: bool,
+    /// The trace of the negotiate request, when recorded: the connection's spans join it.
+    /// Boxed: one pointer per connection when traces are off.
+    pub trace: Option<Box<TraceContext>>,
+}
+
+fn current_trace() -> Option<Box<TraceContext>> {
+    crate::telemetry::propagation::context_of(&tracing::Span::current()).map(Box::new)
 }
 
 /// Why a transport request could not reach a connection.
@@ -167,6 +175,7 @@ impl<S: Clone> Connections<S> {
             user,
             claims,
             stateful,
+            trace: current_trace(),
         };
         let mut table = self.table();
         if table.draining {
@@ -248,6 +257,7 @@ impl<S: Clone> Connections<S> {
             user,
             claims,
             stateful: false,
+            trace: current_trace(),
         };
         let mut table = self.table();
         if table.draining {

@@ -16,9 +16,15 @@ use crate::config::{Config, Role};
 use crate::feed::runner::lease_ids;
 use crate::http::admin::auth::{AdminToken, require_token};
 use crate::metrics::Metrics;
+use crate::telemetry::export_queue::SpanCounters;
 
 /// Runs a coordinator until `shutdown` resolves, then resigns leadership.
-pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+/// `span_counters` are the trace exporter's, shown on `/metrics` (`None`: no exporter).
+pub async fn run(
+    config: Config,
+    span_counters: Option<std::sync::Arc<SpanCounters>>,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
     config.require_for(Role::Coordinator)?;
     let target = config
         .redis
@@ -42,6 +48,9 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     };
     let handle = Coordinator::spawn(conn, settings).context("cannot start the coordinator")?;
     let metrics = Metrics::new();
+    if let Some(counters) = span_counters {
+        metrics.attach_span_counters(counters);
+    }
     let watcher = actix_web::rt::spawn(watch(handle.clone(), metrics.clone()));
     let data = web::Data::new(handle.clone());
     let rendered = web::Data::new(metrics);

@@ -16,7 +16,12 @@ use herald_proto::ids::{HubName, NameError};
 
 use crate::cluster::Cluster;
 use crate::metrics::Metrics;
-use actor::HubHandle;
+use crate::session::link::Payload;
+use crate::telemetry::spans;
+use actor::{HubHandle, HubStopped};
+use herald_proto::ids::ConnectionId;
+use registry::Scope;
+use tracing::Instrument as _;
 
 /// A hub name that cannot be served.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -116,4 +121,23 @@ impl Hubs {
     pub fn stop(&self) {
         self.inner.arbiter.stop();
     }
+}
+
+/// Hands `payload` to this node's connections of `scope`, in a fan-out span counting them.
+pub async fn fan_out(
+    handle: &HubHandle,
+    hub: &HubName,
+    scope: Scope,
+    excluded: Vec<ConnectionId>,
+    payload: Payload,
+) -> Result<usize, HubStopped> {
+    let span = spans::fanout(hub.as_str());
+    let written = handle
+        .deliver(scope, excluded, payload)
+        .instrument(span.clone())
+        .await;
+    if let Ok(count) = &written {
+        span.record("herald.connections", *count);
+    }
+    written
 }

@@ -35,6 +35,7 @@ pub mod metrics;
 pub mod probe;
 pub mod server;
 pub mod session;
+pub mod telemetry;
 pub mod transport;
 pub mod upstream;
 

@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use herald_node::Mode;
 use herald_node::auth::Authenticator;
-use herald_node::config::{Config, LogFormat, Role};
+use herald_node::config::{Config, Role};
 use herald_proto::ids::HubName;
 
 /// Herald: a self-hosted push cluster for the official SignalR clients, with an Azure SignalR
@@ -116,6 +116,15 @@ fn main() -> std::process::ExitCode {
         eprintln!("herald: configuration error: {e}");
         return std::process::ExitCode::from(2);
     }
+    // The standard OTEL_* variables configure traces; a wrong one is a configuration error too.
+    let traces = match role.map(|_| herald_node::telemetry::otel_env::from_env(std::env::vars())) {
+        Some(Err(e)) => {
+            eprintln!("herald: configuration error: {e}");
+            return std::process::ExitCode::from(2);
+        }
+        Some(Ok(traces)) => Some(traces),
+        None => None,
+    };
     let result = match command {
         Command::Standalone => serve(config, Mode::Standalone),
         Command::Node => serve(config, Mode::Node),
@@ -126,6 +135,9 @@ fn main() -> std::process::ExitCode {
                 mode.command(),
                 config.summary()
             );
+            if let Some(traces) = traces {
+                println!("{}", herald_node::telemetry::otel_env::describe(&traces));
+            }
             Ok(())
         }
         Command::Token { user, hub, ttl } => token(&config, user, &hub, ttl),
@@ -147,20 +159,23 @@ fn main() -> std::process::ExitCode {
 }
 
 fn coordinate(config: Config) -> anyhow::Result<()> {
-    init_logging(&config)?;
+    let telemetry = init_telemetry(&config)?;
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         "starting herald (coordinator)\n{}",
         config.summary()
     );
-    actix_web::rt::System::new().block_on(herald_node::coordinator_mode::run(
+    let result = actix_web::rt::System::new().block_on(herald_node::coordinator_mode::run(
         config,
+        telemetry.span_counters(),
         shutdown_signal(),
-    ))
+    ));
+    telemetry.shutdown();
+    result
 }
 
 fn serve(config: Config, mode: Mode) -> anyhow::Result<()> {
-    init_logging(&config)?;
+    let telemetry = init_telemetry(&config)?;
     let name = match mode {
         Mode::Standalone => "standalone",
         Mode::Node => "cluster node",
@@ -170,7 +185,14 @@ fn serve(config: Config, mode: Mode) -> anyhow::Result<()> {
         "starting herald ({name})\n{}",
         config.summary()
     );
-    actix_web::rt::System::new().block_on(herald_node::run(config, mode, shutdown_signal()))
+    let result = actix_web::rt::System::new().block_on(herald_node::run(
+        config,
+        mode,
+        telemetry.span_counters(),
+        shutdown_signal(),
+    ));
+    telemetry.shutdown();
+    result
 }
 
 fn token(
@@ -231,21 +253,9 @@ fn write(
     Ok(())
 }
 
-fn init_logging(config: &Config) -> anyhow::Result<()> {
-    let filter = tracing_subscriber::EnvFilter::try_new(&config.log.level).with_context(|| {
-        format!(
-            "config key log.level: invalid filter {:?}",
-            config.log.level
-        )
-    })?;
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match config.log.format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.init(),
-    }
-    Ok(())
+/// Logs, and traces when the `OTEL_*` variables configure an exporter.
+fn init_telemetry(config: &Config) -> anyhow::Result<herald_node::telemetry::Telemetry> {
+    herald_node::telemetry::install(config, config.node_id.as_str(), std::env::vars())
 }
 
 /// Resolves on SIGTERM or SIGINT.

@@ -18,6 +18,8 @@ use metrics::{
 };
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 
+use crate::telemetry::export_queue::SpanCounters;
+
 const METADATA: Metadata<'static> = Metadata::new("herald", Level::INFO, Some(module_path!()));
 
 /// Every metric name with its help text; rendered as `# HELP` lines.
@@ -93,6 +95,18 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
     (
         "herald_backplane_rejected_total",
         "Backplane messages that could not be decoded.",
+    ),
+    (
+        "herald_trace_spans_exported_total",
+        "Spans the OTLP collector accepted (only while traces are exported).",
+    ),
+    (
+        "herald_trace_spans_dropped_total",
+        "Spans dropped, by reason: queue_full (the export queue, OTEL_BSP_MAX_QUEUE_SIZE, was full) or export_failed (the collector did not take them).",
+    ),
+    (
+        "herald_trace_export_errors_total",
+        "Export requests to the OTLP collector that failed.",
     ),
     (
         "herald_forwarded_requests_total",
@@ -187,6 +201,8 @@ struct Inner {
     activity: Activity,
     /// Feed lease progress for the admin API.
     feeds: FeedProgress,
+    /// The trace exporter's counts, when traces are exported.
+    spans: std::sync::OnceLock<Arc<SpanCounters>>,
 }
 
 impl Default for Metrics {
@@ -215,6 +231,7 @@ impl Metrics {
                 handle,
                 activity: Activity::default(),
                 feeds: FeedProgress::default(),
+                spans: std::sync::OnceLock::new(),
             }),
         };
         metrics
@@ -248,8 +265,31 @@ impl Metrics {
             .register_gauge(&Key::from_parts(name, labels), &METADATA)
     }
 
+    /// Shows the trace exporter's counts (`herald_trace_*`) from now on.
+    pub fn attach_span_counters(&self, counters: Arc<SpanCounters>) {
+        let _ = self.inner.spans.set(counters);
+    }
+
     /// The Prometheus text exposition of every metric.
     pub fn render(&self) -> String {
+        if let Some(spans) = self.inner.spans.get() {
+            let load =
+                |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+            self.counter("herald_trace_spans_exported_total", Vec::new())
+                .absolute(load(&spans.exported));
+            for (reason, count) in [
+                ("queue_full", &spans.dropped_queue_full),
+                ("export_failed", &spans.dropped_export_failed),
+            ] {
+                self.counter(
+                    "herald_trace_spans_dropped_total",
+                    vec![Label::new("reason", reason)],
+                )
+                .absolute(load(count));
+            }
+            self.counter("herald_trace_export_errors_total", Vec::new())
+                .absolute(load(&spans.export_errors));
+        }
         self.inner.handle.run_upkeep();
         self.inner.handle.render()
     }

@@ -20,6 +20,7 @@ use crate::http::{self, AppState};
 use crate::hub::Hubs;
 use crate::metrics::Metrics;
 use crate::session::core::SessionSettings;
+use crate::telemetry::export_queue::SpanCounters;
 use crate::upstream::Upstream;
 use anyhow::Context as _;
 use herald_coordinator::coordinator::assignments_channel;
@@ -46,9 +47,11 @@ pub enum Mode {
 
 /// Runs a node until `shutdown` resolves, then drains within the grace period.
 /// Must be called inside an actix system (e.g. `actix_web::rt::System::new().block_on`).
+/// `span_counters` are the trace exporter's, shown on `/metrics` (`None`: no exporter).
 pub async fn run(
     config: Config,
     mode: Mode,
+    span_counters: Option<Arc<SpanCounters>>,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let mut config = config;
@@ -61,6 +64,9 @@ pub async fn run(
     };
     let config = Arc::new(config);
     let metrics = Metrics::new();
+    if let Some(counters) = span_counters {
+        metrics.attach_span_counters(counters);
+    }
     let auth = Authenticator::from_config(&config);
     if auth.is_anonymous() {
         tracing::warn!(

@@ -42,6 +42,8 @@ use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 
 use crate::auth::AccessKey;
 use crate::config::Config;
+use crate::telemetry::{propagation, spans};
+use tracing::Instrument as _;
 
 pub use context::UpstreamContext;
 pub use error::UpstreamError;
@@ -264,17 +266,32 @@ impl Upstream {
             })?;
         let url = url_template::redacted_url(&target);
         tracing::debug!(%url, hub, category = %call.category, event = call.event, connection = %call.ctx.connection_id, "calling upstream");
+        let category = call.category.to_string();
+        let span = spans::upstream(hub, &category, call.event, &url);
+        let mut headers = self.headers(&call);
+        for (name, value) in propagation::headers_of(&span) {
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                headers.insert(HeaderName::from_static(name), value);
+            }
+        }
         let result = self
             .inner
             .client
             .post(target)
-            .headers(self.headers(&call))
+            .headers(headers)
             .body(call.body)
             .send()
+            .instrument(span.clone())
             .await;
         match result {
-            Ok(response) => Ok(Answer { url, response }),
-            Err(e) => Err(self.transport_error(url, e)),
+            Ok(response) => {
+                spans::record_status(&span, response.status().as_u16());
+                Ok(Answer { url, response })
+            }
+            Err(e) => {
+                span.record("otel.status_code", "ERROR");
+                Err(self.transport_error(url, e))
+            }
         }
     }
 

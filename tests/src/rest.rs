@@ -109,8 +109,23 @@ impl Rest {
         body: Option<&[u8]>,
         auth: &Auth,
     ) -> Reply {
+        self.request_with_headers(method, path_and_query, body, auth, &[])
+    }
+
+    /// [`request`](Self::request) with extra request headers (e.g. a `traceparent`).
+    pub fn request_with_headers(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        body: Option<&[u8]>,
+        auth: &Auth,
+        headers: &[(&str, &str)],
+    ) -> Reply {
         let url = self.url(path_and_query);
         let mut builder = Request::builder().method(method).uri(&url);
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
         match auth {
             Auth::Valid => {
                 if let Some(key) = &self.access_key {

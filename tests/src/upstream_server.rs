@@ -67,6 +67,11 @@ impl UpstreamServer {
         Self { port, requests }
     }
 
+    /// The loopback port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
     /// The URL template to configure Herald with.
     pub fn url_template(&self) -> String {
         format!(

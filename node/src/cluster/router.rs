@@ -7,19 +7,22 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use bytestring::ByteString;
 use herald_proto::backplane::{
-    BackplaneMessage, Command, CommandOp, Delivery, ReplyOutcome, Target, UserGroupOp, decode,
+    BackplaneMessage, Command, CommandOp, Delivery, Envelope, ReplyOutcome, Target, UserGroupOp,
+    decode_envelope,
 };
 use herald_proto::ids::{ConnectionId, HubName};
 use tokio::sync::{mpsc, watch};
 
 use super::Cluster;
 use crate::backplane::Incoming;
-use crate::hub::Hubs;
 use crate::hub::actor::{Exists, Membership};
 use crate::hub::registry::Scope;
+use crate::hub::{Hubs, fan_out};
 use crate::metrics::Metrics;
 use crate::session::close_reason::CloseReason;
 use crate::session::link::{Frame, Payload};
+use crate::telemetry::{propagation, spans};
+use tracing::Instrument as _;
 
 /// The coordinators' announcements of lease assignments: their channel, and the watch cell
 /// bumped for each (the feed runner re-reads the lease table when it changes).
@@ -57,8 +60,25 @@ async fn run(
             metrics.feed_announcement();
             continue;
         }
-        match decode(&message.payload) {
-            Ok(decoded) => handle(&cluster, &hubs, &metrics, decoded).await,
+        match decode_envelope(&message.payload) {
+            Ok(Envelope {
+                message: BackplaneMessage::Deliver(delivery),
+                trace: Some(trace),
+            }) => {
+                // A traced delivery: its receive span continues the publisher's trace.
+                let span = spans::backplane_receive(
+                    &message.channel,
+                    &delivery.origin,
+                    delivery.sequence,
+                    &delivery.hub,
+                );
+                propagation::continue_from(&span, &trace);
+                let decoded = BackplaneMessage::Deliver(delivery);
+                handle(&cluster, &hubs, &metrics, decoded)
+                    .instrument(span)
+                    .await;
+            }
+            Ok(envelope) => handle(&cluster, &hubs, &metrics, envelope.message).await,
             Err(error) => {
                 metrics.backplane_rejected();
                 tracing::warn!(channel = %message.channel, %error, "ignoring an undecodable backplane message");
@@ -173,7 +193,7 @@ async fn deliver(hubs: &Hubs, delivery: Delivery) {
         json: Frame::Text(json),
         msgpack: Frame::Binary(Bytes::from(delivery.msgpack)),
     };
-    if let Err(error) = handle.deliver(scope, excluded, payload).await {
+    if let Err(error) = fan_out(&handle, &hub, scope, excluded, payload).await {
         tracing::warn!(%error, "could not deliver a message from another node");
     }
 }

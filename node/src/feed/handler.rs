@@ -28,6 +28,8 @@ use url::Url;
 use super::sink::FeedPush;
 use crate::auth::AccessKey;
 use crate::hub::registry::Scope;
+use crate::telemetry::{propagation, spans};
+use tracing::Instrument as _;
 
 /// Longest part of an answer quoted in an error.
 const QUOTE_LIMIT: usize = 512;
@@ -141,12 +143,16 @@ impl FeedHandler {
             changes,
         })
         .map_err(|e| self.unreachable(format!("cannot encode the batch: {e}")))?;
+        let span = spans::feed_handler(feed, &self.shown_url(), changes.len());
         let mut request = self
             .client
             .post(self.url.clone())
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .header("X-Herald-Feed", feed)
             .header("X-Herald-Partition", partition);
+        for (name, value) in propagation::headers_of(&span) {
+            request = request.header(name, value);
+        }
         // The body is JSON, hence UTF-8; the signature is over exactly these bytes.
         let text = String::from_utf8_lossy(&body);
         if let Some(signature) = crate::upstream::signature::signature(&text, &self.keys) {
@@ -155,9 +161,14 @@ impl FeedHandler {
         let mut response = request
             .body(body)
             .send()
+            .instrument(span.clone())
             .await
-            .map_err(|e| self.unreachable(e.to_string()))?;
+            .map_err(|e| {
+                span.record("otel.status_code", "ERROR");
+                self.unreachable(e.to_string())
+            })?;
         let status = response.status();
+        spans::record_status(&span, status.as_u16());
         let mut answer = Vec::new();
         while let Some(chunk) = response
             .chunk()

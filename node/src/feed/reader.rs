@@ -22,6 +22,8 @@ use super::sink::{FeedPush, PushSink};
 use super::source::{Batch, ChangeSource, SourceError};
 use crate::config::FeedConfig;
 use crate::metrics::Metrics;
+use crate::telemetry::spans;
+use tracing::Instrument as _;
 
 /// How long one read waits for new changes before looping (and noticing a stop).
 const READ_WAIT: Duration = Duration::from_millis(500);
@@ -155,7 +157,14 @@ impl Reader {
                 self.parts
                     .metrics
                     .feed_batch(&feed.name, &self.parts.partition);
-                if let Err(Interrupted::Stopped) = self.deliver(&batch).await {
+                let span = spans::feed_batch(
+                    &feed.name,
+                    &self.parts.partition,
+                    batch.changes.len(),
+                    batch.changes.first().map_or("", |c| c.position.as_str()),
+                    batch.changes.last().map_or("", |c| c.position.as_str()),
+                );
+                if let Err(Interrupted::Stopped) = self.deliver(&batch).instrument(span).await {
                     return;
                 }
             }

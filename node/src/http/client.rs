@@ -23,7 +23,9 @@ use crate::session::close_reason::CloseReason;
 use crate::session::handle::SessionHandle;
 use crate::session::link::CloseSession;
 use crate::session::outbox::Outbox;
+use crate::telemetry::{propagation, spans};
 use crate::transport::{long_polling, sse, websocket};
+use tracing::Instrument as _;
 
 /// Largest body of one POST send from an SSE or long-polling client (Azure's limit).
 const MAX_SEND_BYTES: usize = 1024 * 1024;
@@ -180,8 +182,25 @@ fn claim_error(e: ClaimError) -> ApiError {
 }
 
 async fn negotiate(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let hub = hub_of(&req, &state)?;
-    let identity = identify(&req, &state, &hub)?;
+    let hub = req.match_info().get("hub").map_or_else(
+        || query_value(req.query_string(), "hub").unwrap_or_default(),
+        str::to_owned,
+    );
+    let span = spans::negotiate(&hub);
+    propagation::continue_from_headers(&span, req.headers());
+    let answer = negotiate_here(&req, &state).instrument(span.clone()).await;
+    let status = match &answer {
+        Ok(response) => response.status(),
+        Err(error) => actix_web::ResponseError::status_code(error),
+    };
+    spans::record_status(&span, status.as_u16());
+    answer
+}
+
+async fn negotiate_here(req: &HttpRequest, state: &AppState) -> Result<HttpResponse, ApiError> {
+    let req = req.clone();
+    let hub = hub_of(&req, state)?;
+    let identity = identify(&req, state, &hub)?;
     let version: u32 = match query_value(req.query_string(), "negotiateVersion") {
         None => 0,
         Some(v) => v.parse().map_err(|_| {
@@ -228,6 +247,10 @@ async fn negotiate(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
             }
         })?;
     state.metrics.negotiated(&hub);
+    tracing::Span::current().record(
+        "herald.connection_id",
+        tracing::field::display(&negotiated.connection_id),
+    );
     let response = NegotiateResponse {
         connection_id: negotiated.connection_id.to_string(),
         connection_token: (version >= 1).then_some(token),
@@ -244,17 +267,32 @@ fn start_session(
     negotiated: &Negotiated,
     token: &str,
     client_query: &str,
+    transport: &'static str,
 ) -> SessionHandle {
+    // The connection's trace: a connect span under the negotiate request's, parent of the
+    // handshake and close spans the session records.
+    let span = spans::connect(
+        negotiated.hub.as_str(),
+        negotiated.connection_id.as_ref(),
+        transport,
+    );
+    if let Some(parent) = &negotiated.trace {
+        propagation::continue_from(&span, parent);
+    }
+    let mut negotiated = negotiated.clone();
+    negotiated.trace = propagation::context_of(&span).map(Box::new);
+    let _entered = span.enter();
     let outbox = Outbox::new(
         state.config.client.outbound_queue,
         negotiated
             .stateful
             .then_some(state.config.client.reconnect_buffer),
     );
+    let hub = state.hubs.get_or_start(&negotiated.hub);
     let parts = SessionParts {
-        negotiated: negotiated.clone(),
+        negotiated,
         token: token.to_owned(),
-        hub: state.hubs.get_or_start(&negotiated.hub),
+        hub,
         connections: state.connections.clone(),
         metrics: state.metrics.clone(),
         settings: state.session,
@@ -276,8 +314,25 @@ fn open(
     state
         .connections
         .open(token, hub, Instant::now(), |negotiated| {
-            start_session(state, negotiated, token, &query)
+            start_session(state, negotiated, token, &query, transport_of(req))
         })
+}
+
+/// The transport a request that starts a session is for (a long-polling client may send its
+/// handshake, a POST, before its first poll).
+fn transport_of(req: &HttpRequest) -> &'static str {
+    let event_stream = req
+        .headers()
+        .get(actix_web::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/event-stream"));
+    if websocket::is_upgrade(req) {
+        "webSockets"
+    } else if event_stream {
+        "serverSentEvents"
+    } else {
+        "longPolling"
+    }
 }
 
 /// The client's query string for the upstream, without the secrets it carries.
@@ -357,7 +412,9 @@ async fn connect_websocket(
                     hub,
                     identity.user_id,
                     identity.claims,
-                    |negotiated, token| start_session(state, negotiated, token, &client_query(req)),
+                    |negotiated, token| {
+                        start_session(state, negotiated, token, &client_query(req), "webSockets")
+                    },
                 )
                 .map_err(|e| ApiError::unavailable(e.to_string()))?;
             (opened.session, false)

@@ -22,7 +22,9 @@ use crate::hub::HubError;
 use crate::hub::actor::{Exists, Membership};
 use crate::hub::registry::Scope;
 use crate::session::link::Payload;
+use crate::telemetry::{propagation, spans};
 use herald_proto::backplane::CommandOp;
+use tracing::Instrument as _;
 
 /// Which form of the API a route belongs to; they differ in some success statuses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,11 +177,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 let metrics = req
                     .app_data::<web::Data<AppState>>()
                     .map(|s| s.metrics.clone());
-                let response = srv.call(req);
+                // Health checks are not worth a trace each.
+                let span = if route == "/api/health" {
+                    tracing::Span::none()
+                } else {
+                    spans::rest_request(req.method().as_str(), &route, req.path())
+                };
+                propagation::continue_from_headers(&span, req.headers());
+                let response = span.in_scope(|| srv.call(req));
                 async move {
-                    let response = response.await?;
+                    let response = response.instrument(span.clone()).await?;
+                    let status = response.status().as_u16();
+                    spans::record_status(&span, status);
                     if let Some(metrics) = metrics {
-                        metrics.rest_request(route, response.status().as_u16());
+                        metrics.rest_request(route, status);
                     }
                     Ok(response)
                 }

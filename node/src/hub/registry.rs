@@ -22,6 +22,18 @@ pub enum Scope {
     Connection(ConnectionId),
 }
 
+impl Scope {
+    /// `all`, `user`, `group` or `connection`, for spans and logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::All => "all",
+            Self::User(_) => "user",
+            Self::Group(_) => "group",
+            Self::Connection(_) => "connection",
+        }
+    }
+}
+
 /// One connected client.
 #[derive(Debug)]
 pub struct Entry<S> {

@@ -23,6 +23,7 @@ use super::outbox::{Outbox, Outgoing};
 use crate::connections::{Connections, Negotiated};
 use crate::hub::actor::HubHandle;
 use crate::metrics::{ConnectionGauge, Metrics};
+use crate::telemetry::spans;
 use crate::upstream::{InvocationOutcome, Upstream, UpstreamContext};
 
 /// Messages waiting in a session's mailbox before transports wait (inbound backpressure).
@@ -227,6 +228,11 @@ impl Session {
             link,
         );
         self.registered = Some(protocol);
+        let span = spans::record_handshake(
+            negotiated.trace.as_deref(),
+            negotiated.connection_id.as_ref(),
+            Ok(protocol.name()),
+        );
         let transport = self
             .transport
             .map_or("not yet attached", TransportType::name);
@@ -235,10 +241,12 @@ impl Session {
                 .metrics
                 .messages_received_counter(&negotiated.hub),
         );
-        tracing::debug!(
-            connection = %negotiated.connection_id, hub = %negotiated.hub, user = ?negotiated.user,
-            transport, protocol = protocol.name(), stateful = negotiated.stateful, "client connected"
-        );
+        span.in_scope(|| {
+            tracing::debug!(
+                connection = %negotiated.connection_id, hub = %negotiated.hub, user = ?negotiated.user,
+                transport, protocol = protocol.name(), stateful = negotiated.stateful, "client connected"
+            );
+        });
         self.count_open();
         if self.parts.upstream.is_some() {
             // Before any invocation of this client reaches the upstream.
@@ -439,6 +447,24 @@ impl Actor for Session {
             .take()
             .unwrap_or(CloseReason::TransportClosed);
         self.parts.metrics.connection_closed(reason.label());
+        if negotiated.trace.is_some() {
+            let id = negotiated.connection_id.to_string();
+            let error = reason.client_error();
+            let failed = match &reason {
+                CloseReason::HandshakeFailed(why) => Some(why.as_str()),
+                CloseReason::HandshakeTimeout => Some("no handshake within the handshake timeout"),
+                _ => None,
+            };
+            if let Some(why) = failed {
+                let _ = spans::record_handshake(negotiated.trace.as_deref(), &id, Err(why));
+            }
+            spans::record_close(
+                negotiated.trace.as_deref(),
+                &id,
+                reason.label(),
+                error.as_deref(),
+            );
+        }
         if self.registered.is_some()
             && let Some(upstream) = self.parts.upstream.clone()
         {

@@ -11,9 +11,12 @@ use crate::cluster::ClusterError;
 use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::hub::actor::{Exists, HubStopped, Membership};
+use crate::hub::fan_out;
 use crate::hub::registry::Scope;
 use crate::session::close_reason::CloseReason;
 use crate::session::link::Payload;
+use crate::telemetry::spans;
+use tracing::Instrument as _;
 
 fn stopped(e: HubStopped) -> ApiError {
     ApiError::unavailable(e.to_string())
@@ -60,21 +63,29 @@ pub async fn send(
     excluded: Vec<ConnectionId>,
     payload: Payload,
 ) -> Result<usize, ApiError> {
-    let remote_only = matches!(&scope, Scope::Connection(id) if !state.cluster.owns(id) && state.cluster.is_clustered());
-    state
-        .cluster
-        .publish_delivery(hub, &scope, &excluded, &payload);
-    if remote_only {
-        return Ok(0);
+    let span = spans::dispatch(hub.as_str(), scope.kind());
+    let local = async {
+        let remote_only = matches!(&scope, Scope::Connection(id) if !state.cluster.owns(id) && state.cluster.is_clustered());
+        state
+            .cluster
+            .publish_delivery(hub, &scope, &excluded, &payload);
+        if remote_only {
+            return Ok(0);
+        }
+        // A hub nobody connected to here has no local recipients.
+        match state.hubs.get(hub) {
+            Some(handle) => fan_out(&handle, hub, scope, excluded, payload)
+                .await
+                .map_err(stopped),
+            None => Ok(0),
+        }
     }
-    // A hub nobody connected to here has no local recipients.
-    match state.hubs.get(hub) {
-        Some(handle) => handle
-            .deliver(scope, excluded, payload)
-            .await
-            .map_err(stopped),
-        None => Ok(0),
+    .instrument(span.clone())
+    .await;
+    if let Ok(written) = &local {
+        span.record("herald.recipients", *written);
     }
+    local
 }
 
 /// Closes the connections of `scope`; a single connection of another node is closed by it.
