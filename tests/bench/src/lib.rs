@@ -8,7 +8,8 @@
 //! [`worker`]), publishes REST broadcasts itself ([`publisher`]) and reads CPU and RSS from
 //! `/proc` ([`proc_stat`]). Workers open connections ([`connect`]) and run one receive loop per
 //! connection ([`receiver`]) that parses frames in place ([`ws_frame`]), finds the publisher's
-//! time stamps ([`stamp`]) and records latency ([`latency`]). `bench-floor` is [`floor`].
+//! time stamps ([`stamp`]) and records latency ([`latency`]). `bench-floor` is [`floor`];
+//! `bench-otlp-sink` ([`otlp_sink`]) is the collector of the tracing overhead runs.
 //!
 //! Map:
 //! - wire: [`ws_frame`], [`http_wire`], [`signalr`], [`sse_lp`] (SignalR over SSE and long
@@ -28,6 +29,7 @@ pub mod flavor;
 pub mod floor;
 pub mod http_wire;
 pub mod latency;
+pub mod otlp_sink;
 pub mod proc_stat;
 pub mod profile;
 pub mod publisher;
