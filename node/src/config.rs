@@ -170,6 +170,7 @@ impl Config {
         layers::apply_env(&mut config, env)?;
         feed_secrets::resolve(&mut config.feeds, env)?;
         feed_secrets::resolve_admin_token(&mut config.admin, env)?;
+        feed_secrets::resolve_redis_password(&mut config.redis, env)?;
         validate::validate(&config)?;
         Ok(config)
     }

@@ -11,7 +11,7 @@ use actix_web::{App, HttpResponse, HttpServer, web};
 use anyhow::Context as _;
 use herald_coordinator::coordinator::{Coordinator, CoordinatorHandle, CoordinatorSettings};
 
-use crate::backplane::redis::command_connection;
+use crate::backplane::redis::{RedisSecurity, command_connection};
 use crate::config::{Config, Role};
 use crate::feed::runner::lease_ids;
 use crate::http::admin::auth::{AdminToken, require_token};
@@ -31,7 +31,9 @@ pub async fn run(
         .url
         .clone()
         .context("config key redis.url is required for `herald coordinator`")?;
-    let conn = command_connection(&target, config.redis.connect_timeout)
+    let security = RedisSecurity::from_config(&config.redis)?;
+    security.warn_if_insecure();
+    let conn = command_connection(&target, &security, config.redis.connect_timeout)
         .await
         .with_context(|| format!("cannot connect to redis ({target}); check redis.url"))?;
     let ids = lease_ids(&config.feeds);

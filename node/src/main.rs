@@ -91,6 +91,9 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
+    // One TLS crypto provider for the whole process: Redis over rediss://, the OTLP exporter and
+    // Cosmos DB clients all build their rustls configurations from it.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = Cli::parse();
     let command = match cli.command.unwrap_or(Command::Standalone) {
         // `ctl` is a client of a running cluster, often run from a laptop or a bastion with no

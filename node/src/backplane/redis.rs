@@ -4,6 +4,7 @@
 //! only records intent in shared state and wakes it, so no method ever waits on Redis.
 //!
 //! - [`target`]: which deployment `redis.url` names (standalone, Cluster, Sentinel);
+//! - [`security`]: password and TLS material (`rediss://`, private CA, client certificate);
 //! - `connector`: from a target to connections (Sentinel re-resolves the master, Cluster gets a
 //!   fresh slot map, on every attempt);
 //! - `link`: the push connection's pub/sub commands (`PUBLISH`/`SUBSCRIBE`, or sharded
@@ -28,6 +29,7 @@ mod error;
 mod link;
 mod outbox;
 mod push;
+pub mod security;
 mod sentinel_commands;
 mod shared;
 mod subscriptions;
@@ -59,6 +61,7 @@ use supervisor::Supervisor;
 pub use command::{CommandConnection, command_connection};
 pub use counters::BackplaneCounters;
 pub use error::RedisError;
+pub use security::RedisSecurity;
 pub use sentinel_commands::SentinelCommands;
 pub use target::RedisTarget;
 
@@ -70,6 +73,8 @@ pub const SHUTDOWN_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct RedisSettings {
     /// Which Redis.
     pub target: RedisTarget,
+    /// Password and TLS material.
+    pub security: RedisSecurity,
     /// Bytes of publishes kept while down; beyond it the oldest are dropped.
     pub outage_buffer: usize,
     /// Bound of each connection attempt and each reply.
@@ -79,12 +84,13 @@ pub struct RedisSettings {
 impl RedisSettings {
     /// The `[redis]` settings of `config` for `target` (its `redis.url`, already required by
     /// the caller).
-    pub fn from_config(config: &Config, target: RedisTarget) -> Self {
-        Self {
+    pub fn from_config(config: &Config, target: RedisTarget) -> Result<Self, RedisError> {
+        Ok(Self {
             target,
+            security: RedisSecurity::from_config(&config.redis)?,
             outage_buffer: config.redis.outage_buffer,
             connect_timeout: config.redis.connect_timeout,
-        }
+        })
     }
 }
 
@@ -103,7 +109,8 @@ impl RedisBackplane {
         counters: BackplaneCounters,
     ) -> Result<Arc<Self>, RedisError> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| RedisError::NoRuntime)?;
-        let connector = Connector::new(&settings.target, ProtocolVersion::RESP3)?;
+        let connector =
+            Connector::new(&settings.target, &settings.security, ProtocolVersion::RESP3)?;
         let initial = LinkState::Down {
             since: Instant::now(),
             error: "connecting".to_owned(),

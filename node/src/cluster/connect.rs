@@ -26,12 +26,13 @@ pub async fn connect(
         .clone()
         .context("config key redis.url is required for `herald node`")?;
     tracing::info!(redis = %target, prefix = %config.redis.prefix, "connecting to redis");
-    let settings = RedisSettings::from_config(config, target.clone());
-    let backplane = RedisBackplane::start(settings, incoming, metrics.backplane_counters())
-        .with_context(|| format!("cannot start the redis backplane ({target})"))?;
-    let commands = command_connection(&target, config.redis.connect_timeout)
+    let settings = RedisSettings::from_config(config, target.clone())?;
+    settings.security.warn_if_insecure();
+    let commands = command_connection(&target, &settings.security, config.redis.connect_timeout)
         .await
         .with_context(|| format!("cannot connect to redis ({target}); check redis.url"))?;
+    let backplane = RedisBackplane::start(settings, incoming, metrics.backplane_counters())
+        .with_context(|| format!("cannot start the redis backplane ({target})"))?;
     let store = Store::new(commands, &config.redis.prefix, config.node_id.clone());
     let backplane: Arc<dyn Backplane> = backplane;
     let cluster = Cluster::new(

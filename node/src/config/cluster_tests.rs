@@ -212,3 +212,69 @@ fn node_ttl_must_outlive_two_heartbeats() {
     let c = from_env(&[("HERALD_CLUSTER_NODE_TTL", "4001ms")]).unwrap();
     assert_eq!(c.cluster.node_ttl, Duration::from_millis(4001));
 }
+
+#[test]
+fn redis_password_from_an_environment_variable_is_never_shown() {
+    let c = from_env(&[
+        ("HERALD_REDIS_URL", "rediss://cache.example:6380"),
+        ("HERALD_REDIS_PASSWORD", "env:CACHE_KEY"),
+        ("CACHE_KEY", "acc3ss-k3y"),
+    ])
+    .unwrap();
+    assert_eq!(
+        c.redis.password.as_ref().map(|p| p.expose()),
+        Some("acc3ss-k3y")
+    );
+    let summary = c.summary();
+    assert!(summary.contains("redis.password = (redacted)"), "{summary}");
+    assert!(!summary.contains("acc3ss-k3y"), "{summary}");
+    let e = error_text(from_env(&[
+        ("HERALD_REDIS_URL", "rediss://cache.example:6380"),
+        ("HERALD_REDIS_PASSWORD", "env:CACHE_KEY"),
+    ]));
+    assert!(
+        e.contains("redis.password") && e.contains("CACHE_KEY"),
+        "{e}"
+    );
+}
+
+#[test]
+fn redis_tls_settings_need_a_tls_url_and_go_together() {
+    let ca = std::env::temp_dir().join("herald-config-test-ca.pem");
+    std::fs::write(&ca, "not checked here").unwrap();
+    let ca = ca.display().to_string();
+    let e = error_text(from_env(&[
+        ("HERALD_REDIS_URL", "redis://h:6379"),
+        ("HERALD_REDIS_TLS_INSECURE", "true"),
+    ]));
+    assert!(
+        e.contains("redis.tls_insecure") && e.contains("rediss://"),
+        "{e}"
+    );
+    let e = error_text(from_env(&[
+        ("HERALD_REDIS_URL", "rediss://h:6380"),
+        ("HERALD_REDIS_TLS_CERT_FILE", &ca),
+    ]));
+    assert!(e.contains("redis.tls_key_file"), "{e}");
+    let e = error_text(from_env(&[
+        ("HERALD_REDIS_URL", "rediss://h:6380"),
+        ("HERALD_REDIS_TLS_CA_FILE", "/nonexistent/ca.pem"),
+    ]));
+    assert!(
+        e.contains("redis.tls_ca_file") && e.contains("/nonexistent/ca.pem"),
+        "{e}"
+    );
+    let c = from_env(&[
+        ("HERALD_REDIS_URL", "rediss+cluster://a:7000,b:7001"),
+        ("HERALD_REDIS_TLS_CA_FILE", &ca),
+    ])
+    .unwrap();
+    assert!(c.redis.url.as_ref().unwrap().uses_tls());
+    assert_eq!(
+        c.redis
+            .tls_ca_file
+            .as_ref()
+            .map(|p| p.display().to_string()),
+        Some(ca)
+    );
+}

@@ -4,7 +4,7 @@
 
 use super::ConfigError;
 use super::feeds::{CosmosAccount, CosmosAuth, FeedConfig, FeedSource, SecretText};
-use super::sections::AdminConfig;
+use super::sections::{AdminConfig, RedisConfig};
 
 /// The prefix that names an environment variable instead of a literal key.
 const ENV_PREFIX: &str = "env:";
@@ -15,10 +15,34 @@ pub(crate) fn resolve_admin_token(
     admin: &mut AdminConfig,
     env: &[(String, String)],
 ) -> Result<(), ConfigError> {
-    let Some(token) = &admin.token else {
+    resolve_optional("admin.token", "the admin token", &mut admin.token, env)
+}
+
+/// Replaces a `redis.password = "env:NAME"` by the value of `NAME` in `env`.
+pub(crate) fn resolve_redis_password(
+    redis: &mut RedisConfig,
+    env: &[(String, String)],
+) -> Result<(), ConfigError> {
+    resolve_optional(
+        "redis.password",
+        "the Redis password",
+        &mut redis.password,
+        env,
+    )
+}
+
+/// Replaces an optional secret `key = "env:NAME"` by the value of `NAME`; a missing or empty
+/// variable is an error naming the key, the variable and `what` it should hold.
+fn resolve_optional(
+    key: &str,
+    what: &str,
+    secret: &mut Option<SecretText>,
+    env: &[(String, String)],
+) -> Result<(), ConfigError> {
+    let Some(text) = secret.as_ref() else {
         return Ok(());
     };
-    let Some(name) = token.expose().strip_prefix(ENV_PREFIX).map(str::to_owned) else {
+    let Some(name) = text.expose().strip_prefix(ENV_PREFIX).map(str::to_owned) else {
         return Ok(());
     };
     let value = env
@@ -29,13 +53,13 @@ pub(crate) fn resolve_admin_token(
         .filter(|value| !value.is_empty());
     match value {
         Some(value) => {
-            admin.token = Some(SecretText::new(value.to_owned()));
+            *secret = Some(SecretText::new(value.to_owned()));
             Ok(())
         }
         None => Err(ConfigError::Invalid {
-            key: "admin.token".to_owned(),
+            key: key.to_owned(),
             message: format!(
-                "names the environment variable {name}, which is not set or empty: set it to the admin token"
+                "names the environment variable {name}, which is not set or empty: set it to {what}"
             ),
         }),
     }

@@ -4,6 +4,7 @@
 //! suggestions and the coverage test all read this table.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use herald_proto::ids::{HubName, NodeId};
@@ -71,6 +72,8 @@ pub(crate) enum Kind {
     HttpUrl(Field<Option<Url>>),
     /// A secret string (never echoed); empty means none.
     Secret(Field<Option<super::SecretText>>),
+    /// The path of a readable file; empty means none.
+    File(Field<Option<PathBuf>>),
 }
 
 const KIB: usize = 1024;
@@ -246,6 +249,31 @@ pub(crate) static KEYS: &[Key] = &[
         "redis.connect_timeout",
         "HERALD_REDIS_CONNECT_TIMEOUT",
         Kind::Duration(|c| &mut c.redis.connect_timeout),
+    ),
+    setting(
+        "redis.password",
+        "HERALD_REDIS_PASSWORD",
+        Kind::Secret(|c| &mut c.redis.password),
+    ),
+    setting(
+        "redis.tls_ca_file",
+        "HERALD_REDIS_TLS_CA_FILE",
+        Kind::File(|c| &mut c.redis.tls_ca_file),
+    ),
+    setting(
+        "redis.tls_cert_file",
+        "HERALD_REDIS_TLS_CERT_FILE",
+        Kind::File(|c| &mut c.redis.tls_cert_file),
+    ),
+    setting(
+        "redis.tls_key_file",
+        "HERALD_REDIS_TLS_KEY_FILE",
+        Kind::File(|c| &mut c.redis.tls_key_file),
+    ),
+    setting(
+        "redis.tls_insecure",
+        "HERALD_REDIS_TLS_INSECURE",
+        Kind::Bool(|c| &mut c.redis.tls_insecure),
     ),
     setting(
         "cluster.advertise_url",

@@ -2,6 +2,7 @@
 //! `[upstream]`, `[redis]`, `[cluster]`, `[admin]`) and their defaults.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Serialize, Serializer};
@@ -225,6 +226,18 @@ pub struct RedisConfig {
     /// Longest wait for one connection attempt (and one reply) before it counts as failed.
     #[serde(serialize_with = "serialize_duration")]
     pub connect_timeout: Duration,
+    /// The password (`AUTH`), instead of one in the URL; `env:NAME` reads it from `NAME`.
+    #[serde(serialize_with = "serialize_secret")]
+    pub password: Option<SecretText>,
+    /// PEM file of the CA(s) that sign the server's certificate (`rediss://`), instead of the
+    /// system roots: a private CA.
+    pub tls_ca_file: Option<PathBuf>,
+    /// PEM client certificate (chain) for servers that require one; with `tls_key_file`.
+    pub tls_cert_file: Option<PathBuf>,
+    /// PEM private key of `tls_cert_file`.
+    pub tls_key_file: Option<PathBuf>,
+    /// Accepts any server certificate: for tests only, logged as a warning at every start.
+    pub tls_insecure: bool,
 }
 
 impl Default for RedisConfig {
@@ -234,6 +247,11 @@ impl Default for RedisConfig {
             prefix: "herald".to_owned(),
             outage_buffer: 16 * 1024 * 1024,
             connect_timeout: Duration::from_secs(5),
+            password: None,
+            tls_ca_file: None,
+            tls_cert_file: None,
+            tls_key_file: None,
+            tls_insecure: false,
         }
     }
 }

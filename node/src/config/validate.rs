@@ -1,6 +1,8 @@
 //! Checks that span several settings; single values are checked as they are read.
 
+use super::sections::RedisConfig;
 use super::{Config, ConfigError, feeds_parse};
+use crate::backplane::redis::RedisTarget;
 
 /// Refuses combinations of settings that cannot work together.
 pub(crate) fn validate(config: &Config) -> Result<(), ConfigError> {
@@ -36,5 +38,39 @@ pub(crate) fn validate(config: &Config) -> Result<(), ConfigError> {
             ),
         });
     }
+    redis_tls(&config.redis)?;
     feeds_parse::validate(config)
+}
+
+/// TLS files only make sense with a `rediss://` URL, and a client certificate needs its key.
+fn redis_tls(redis: &RedisConfig) -> Result<(), ConfigError> {
+    let tls = redis.url.as_ref().is_some_and(RedisTarget::uses_tls);
+    let settings = [
+        ("redis.tls_ca_file", redis.tls_ca_file.is_some()),
+        ("redis.tls_cert_file", redis.tls_cert_file.is_some()),
+        ("redis.tls_key_file", redis.tls_key_file.is_some()),
+        ("redis.tls_insecure", redis.tls_insecure),
+    ];
+    if let Some((key, _)) = settings.iter().find(|(_, set)| *set)
+        && redis.url.is_some()
+        && !tls
+    {
+        return Err(ConfigError::Invalid {
+            key: (*key).to_owned(),
+            message: "is set but redis.url does not use TLS: write rediss:// (or rediss+cluster://, rediss+sentinel://), or remove the setting".to_owned(),
+        });
+    }
+    match (&redis.tls_cert_file, &redis.tls_key_file) {
+        (Some(_), None) => Err(ConfigError::Invalid {
+            key: "redis.tls_key_file".to_owned(),
+            message: "is missing: redis.tls_cert_file needs the private key of the certificate"
+                .to_owned(),
+        }),
+        (None, Some(_)) => Err(ConfigError::Invalid {
+            key: "redis.tls_cert_file".to_owned(),
+            message: "is missing: redis.tls_key_file needs the certificate it belongs to"
+                .to_owned(),
+        }),
+        _ => Ok(()),
+    }
 }

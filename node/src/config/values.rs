@@ -242,6 +242,24 @@ impl Key {
                     text => Some(super::SecretText::new(text.to_owned())),
                 };
             }
+            Kind::File(field) => {
+                let text = raw
+                    .text()
+                    .ok_or_else(|| expected("a file path (or \"\" for none)"))?;
+                *field(config) = match text.trim() {
+                    "" => None,
+                    path => {
+                        let path = std::path::PathBuf::from(path);
+                        std::fs::File::open(&path).map_err(|e| {
+                            invalid(format!(
+                                "cannot read {}: {e}: mount the file there or fix the path",
+                                path.display()
+                            ))
+                        })?;
+                        Some(path)
+                    }
+                };
+            }
             Kind::HttpUrl(field) => {
                 let what = "an absolute http:// or https:// URL such as \"http://10.0.0.7:8080\" (or \"\" for none)";
                 let text = raw.text().ok_or_else(|| expected(what))?;

@@ -57,7 +57,7 @@ impl RedisServer {
         let target = format!("redis://127.0.0.1:{}", self.port)
             .parse()
             .expect("a valid url");
-        command_connection(&target, Duration::from_secs(2))
+        command_connection(&target, &Default::default(), Duration::from_secs(2))
             .await
             .expect("command connection")
     }

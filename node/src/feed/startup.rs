@@ -21,7 +21,7 @@ use super::handler::FeedHandler;
 use super::redis_stream::RedisStreamSource;
 use super::runner::{self, RunnerContext, RunnerFeed, RunnerHandle};
 use super::source::ChangeSource;
-use crate::backplane::redis::command_connection;
+use crate::backplane::redis::{RedisSecurity, command_connection};
 use crate::config::{Config, FeedConfig, FeedSource};
 use crate::http::AppState;
 
@@ -87,7 +87,8 @@ pub async fn start(
                 .url
                 .clone()
                 .context("a cluster node has redis.url")?;
-            let conn = command_connection(&target, config.redis.connect_timeout).await?;
+            let security = RedisSecurity::from_config(&config.redis)?;
+            let conn = command_connection(&target, &security, config.redis.connect_timeout).await?;
             let store = LeaseStore::new(conn, &config.redis.prefix);
             (Arc::new(store), None, announcements)
         } else {
@@ -136,7 +137,8 @@ async fn open_source(
                 )
             })?;
             // Its own connection: a blocked XREAD holds the connection it runs on.
-            let conn = command_connection(&target, config.redis.connect_timeout)
+            let security = RedisSecurity::from_config(&config.redis)?;
+            let conn = command_connection(&target, &security, config.redis.connect_timeout)
                 .await
                 .with_context(|| format!("feeds[{index}]: cannot connect to redis ({target})"))?;
             Ok(Arc::new(RedisStreamSource::new(

@@ -15,6 +15,7 @@ use redis::{Cmd, Pipeline, ProtocolVersion, RedisFuture, Value};
 
 use super::connector::Connector;
 use super::error::RedisError;
+use super::security::RedisSecurity;
 use super::sentinel_commands::SentinelCommands;
 use super::target::RedisTarget;
 
@@ -43,6 +44,7 @@ impl std::fmt::Debug for CommandConnection {
 /// connection (later reconnects happen in the background, per command).
 pub async fn command_connection(
     target: &RedisTarget,
+    security: &RedisSecurity,
     connect_timeout: Duration,
 ) -> Result<CommandConnection, RedisError> {
     let shown = target.to_string();
@@ -50,7 +52,7 @@ pub async fn command_connection(
         target: shown.clone(),
         source,
     };
-    let connector = Connector::new(target, ProtocolVersion::RESP2)?;
+    let connector = Connector::new(target, security, ProtocolVersion::RESP2)?;
     let opening = async {
         if let Some(builder) = connector.cluster_builder(connect_timeout) {
             let client = builder.build().map_err(connect)?;

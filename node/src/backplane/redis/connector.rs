@@ -8,6 +8,7 @@
 use std::time::Duration;
 
 use redis::AsyncConnectionConfig;
+use redis::TlsMode;
 use redis::cluster::ClusterClientBuilder;
 use redis::sentinel::{SentinelClient, SentinelClientBuilder, SentinelServerType};
 use redis::{Client, ConnectionInfo, IntoConnectionInfo, ProtocolVersion};
@@ -15,6 +16,7 @@ use redis::{Client, ConnectionInfo, IntoConnectionInfo, ProtocolVersion};
 use super::error::RedisError;
 use super::link::Link;
 use super::push::PushRouter;
+use super::security::RedisSecurity;
 use super::target::RedisTarget;
 
 /// How to reach the configured deployment.
@@ -24,24 +26,35 @@ pub(super) enum Connector {
     /// Sentinels that name the master; asked again on every connection attempt.
     Sentinel { sentinel: SentinelClient },
     /// Cluster seed nodes; a new client per attempt because the push sender is part of it.
-    Cluster { nodes: Vec<ConnectionInfo> },
+    Cluster {
+        nodes: Vec<ConnectionInfo>,
+        certificates: Option<redis::TlsCertificates>,
+    },
 }
 
 impl Connector {
     /// Checks and prepares `target`, speaking `protocol` to the data nodes.
-    pub(super) fn new(target: &RedisTarget, protocol: ProtocolVersion) -> Result<Self, RedisError> {
+    pub(super) fn new(
+        target: &RedisTarget,
+        security: &RedisSecurity,
+        protocol: ProtocolVersion,
+    ) -> Result<Self, RedisError> {
         let invalid = |source| RedisError::Invalid {
             target: target.to_string(),
             source,
         };
         match target {
             RedisTarget::Standalone(url) => {
-                let info = with_protocol(
+                let info = security.apply(with_protocol(
                     url.as_str().into_connection_info().map_err(invalid)?,
                     protocol,
-                );
+                ));
+                let client = match security.certificates() {
+                    Some(certificates) => Client::build_with_tls(info, certificates),
+                    None => Client::open(info),
+                };
                 Ok(Self::Standalone {
-                    client: Client::open(info).map_err(invalid)?,
+                    client: client.map_err(invalid)?,
                 })
             }
             RedisTarget::Sentinel {
@@ -51,7 +64,11 @@ impl Connector {
             } => {
                 let infos = sentinels
                     .iter()
-                    .map(|url| url.as_str().into_connection_info())
+                    .map(|url| {
+                        url.as_str()
+                            .into_connection_info()
+                            .map(|i| security.apply(i))
+                    })
                     .collect::<Result<Vec<_>, _>>()
                     .map_err(invalid)?;
                 let mut builder = SentinelClientBuilder::new(
@@ -75,6 +92,27 @@ impl Connector {
                             .set_client_to_sentinel_password(password);
                     }
                 }
+                if let Some(password) = security.password() {
+                    builder = builder
+                        .set_client_to_redis_password(password)
+                        .set_client_to_sentinel_password(password);
+                }
+                // rediss+sentinel://: the sentinels and the master they name both speak TLS.
+                if target.uses_tls() {
+                    let mode = if security.insecure() {
+                        TlsMode::Insecure
+                    } else {
+                        TlsMode::Secure
+                    };
+                    builder = builder
+                        .set_client_to_redis_tls_mode(mode)
+                        .set_client_to_sentinel_tls_mode(mode);
+                    if let Some(certificates) = security.certificates() {
+                        builder = builder
+                            .set_client_to_redis_certificates(certificates.clone())
+                            .set_client_to_sentinel_certificates(certificates);
+                    }
+                }
                 Ok(Self::Sentinel {
                     sentinel: builder.build().map_err(invalid)?,
                 })
@@ -85,11 +123,14 @@ impl Connector {
                     .map(|url| {
                         url.as_str()
                             .into_connection_info()
-                            .map(|info| with_protocol(info, protocol))
+                            .map(|info| security.apply(with_protocol(info, protocol)))
                     })
                     .collect::<Result<Vec<_>, _>>()
                     .map_err(invalid)?;
-                Ok(Self::Cluster { nodes })
+                Ok(Self::Cluster {
+                    nodes,
+                    certificates: security.certificates(),
+                })
             }
         }
     }
@@ -108,11 +149,18 @@ impl Connector {
     /// A cluster client builder seeded with the configured nodes.
     pub(super) fn cluster_builder(&self, timeout: Duration) -> Option<ClusterClientBuilder> {
         match self {
-            Self::Cluster { nodes } => Some(
-                ClusterClientBuilder::new(nodes.clone())
+            Self::Cluster {
+                nodes,
+                certificates,
+            } => {
+                let builder = ClusterClientBuilder::new(nodes.clone())
                     .connection_timeout(timeout)
-                    .response_timeout(timeout),
-            ),
+                    .response_timeout(timeout);
+                Some(match certificates {
+                    Some(certificates) => builder.certs(certificates.clone()),
+                    None => builder,
+                })
+            }
             _ => None,
         }
     }

@@ -109,6 +109,18 @@ impl FromStr for RedisTarget {
     }
 }
 
+impl RedisTarget {
+    /// True for `rediss://`, `rediss+cluster://` and `rediss+sentinel://`.
+    pub fn uses_tls(&self) -> bool {
+        let first = match self {
+            Self::Standalone(url) => Some(url),
+            Self::Cluster(nodes) => nodes.first(),
+            Self::Sentinel { sentinels, .. } => sentinels.first(),
+        };
+        first.is_some_and(|url| url.starts_with("rediss://"))
+    }
+}
+
 /// Hides passwords: `redis://user:***@host`.
 fn redact(url: &str) -> String {
     match (url.split_once("://"), url.rsplit_once('@')) {

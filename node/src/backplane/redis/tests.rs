@@ -37,6 +37,7 @@ pub(super) fn node_counting(
     let (tx, rx) = mpsc::channel(INCOMING_QUEUE_CAPACITY);
     let settings = RedisSettings {
         target: url.parse().expect("a valid url"),
+        security: Default::default(),
         outage_buffer,
         connect_timeout: Duration::from_secs(2),
     };
@@ -65,7 +66,7 @@ pub(super) async fn recv(rx: &mut mpsc::Receiver<Incoming>) -> (String, String) 
 
 async fn commands(server: &RedisServer) -> CommandConnection {
     let target = server.url(None).parse().expect("a valid url");
-    command_connection(&target, Duration::from_secs(2))
+    command_connection(&target, &Default::default(), Duration::from_secs(2))
         .await
         .expect("command connection")
 }
