@@ -33,17 +33,56 @@ pub struct ClusterNode {
 /// Six redis-servers in cluster mode, killed when dropped.
 pub struct RedisCluster {
     servers: Vec<RedisServer>,
+    /// The TLS client ports, in the order of `servers` (empty without TLS).
+    tls_ports: Vec<u16>,
 }
 
 impl RedisCluster {
     /// Starts six servers, joins them into three masters with one replica each, and waits
     /// until every node reports `cluster_state:ok`.
     pub fn start() -> Self {
+        Self::start_with(|_| Vec::new(), Vec::new())
+    }
+
+    /// [`RedisCluster::start`] with TLS for clients, the cluster bus and replication
+    /// (`--tls-cluster yes`): each server keeps a plain port for the test's `redis-cli` and
+    /// gets a TLS port with the server certificate of `pki` (signed by its `ca.pem`).
+    pub fn start_tls(pki: &crate::TestPki) -> Self {
+        let tls_ports: Vec<u16> = (0..SERVERS).map(|_| free_port()).collect();
+        let ports = tls_ports.clone();
+        let files = [
+            ("--tls-cert-file", pki.file("server.pem")),
+            ("--tls-key-file", pki.file("server.key")),
+            ("--tls-ca-cert-file", pki.file("ca.pem")),
+        ];
+        Self::start_with(
+            move |index| {
+                let mut args = vec![
+                    "--tls-port".to_owned(),
+                    ports[index].to_string(),
+                    "--tls-cluster".to_owned(),
+                    "yes".to_owned(),
+                    "--tls-replication".to_owned(),
+                    "yes".to_owned(),
+                    "--tls-auth-clients".to_owned(),
+                    "no".to_owned(),
+                ];
+                for (flag, file) in &files {
+                    args.push((*flag).to_owned());
+                    args.push(file.clone());
+                }
+                args
+            },
+            tls_ports,
+        )
+    }
+
+    fn start_with(extra: impl Fn(usize) -> Vec<String>, tls_ports: Vec<u16>) -> Self {
         let servers: Vec<RedisServer> = (0..SERVERS)
-            .map(|_| {
+            .map(|index| {
                 let port = free_port();
                 // The bus port defaults to port + 10000, which may be past 65535 or taken.
-                let args = [
+                let mut args = vec![
                     "--cluster-enabled".to_owned(),
                     "yes".to_owned(),
                     "--cluster-config-file".to_owned(),
@@ -56,6 +95,7 @@ impl RedisCluster {
                     "--repl-diskless-sync-delay".to_owned(),
                     "0".to_owned(),
                 ];
+                args.extend(extra(index));
                 RedisServer::start_with(port, &args)
             })
             .collect();
@@ -73,7 +113,7 @@ impl RedisCluster {
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
         );
-        let cluster = Self { servers };
+        let cluster = Self { servers, tls_ports };
         let formed = wait_until(deadline_in(FORM_TIMEOUT_SECONDS), || {
             cluster.servers.iter().all(|s| cluster_ok(s.port()))
                 && cluster.nodes().is_some_and(|nodes| {
@@ -96,6 +136,17 @@ impl RedisCluster {
     pub fn url(&self) -> String {
         let addresses: Vec<String> = self.servers.iter().map(RedisServer::address).collect();
         format!("redis+cluster://{}", addresses.join(","))
+    }
+
+    /// `rediss+cluster://127.0.0.1:t1,...` listing every TLS port ([`RedisCluster::start_tls`]).
+    pub fn tls_url(&self) -> String {
+        assert!(!self.tls_ports.is_empty(), "this cluster has no TLS ports");
+        let addresses: Vec<String> = self
+            .tls_ports
+            .iter()
+            .map(|port| format!("127.0.0.1:{port}"))
+            .collect();
+        format!("rediss+cluster://{}", addresses.join(","))
     }
 
     /// The port of a running server, to ask cluster questions.

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use herald_tests::js_client::{CONNECT_TIMEOUT, MESSAGE_TIMEOUT};
 use herald_tests::ports::free_port;
 use herald_tests::{
-    ClusterBuilder, HeraldConfig, HeraldProcess, JsClient, JsOptions, RedisServer, TestPki,
+    ClusterBuilder, ClusterSandbox, HeraldConfig, HeraldProcess, JsClient, JsOptions, RedisCluster,
+    RedisServer, TestPki,
 };
 use serde_json::json;
 
@@ -50,6 +51,27 @@ fn tls_env(pki: &TestPki, tls_port: u16, ca: &str) -> Vec<(&'static str, String)
     ]
 }
 
+/// Broadcasts on node 0 until node 1's client gets one (node 1's subscription may still be on
+/// its way when the first is sent).
+fn assert_broadcast_crosses(cluster: &ClusterSandbox, hub: &str) {
+    let options = JsOptions::new(&cluster.client_url(1, hub), None, &["msg"]);
+    let mut client = JsClient::connect(&options);
+    let sent = json!(["over tls"]);
+    let mut delivered = false;
+    let deadline = Instant::now() + MESSAGE_TIMEOUT + CONNECT_TIMEOUT;
+    while !delivered && Instant::now() < deadline {
+        let reply = cluster.rest(0).broadcast(hub, "msg", &sent);
+        assert_eq!(reply.status, 202, "broadcast: {}", reply.body);
+        let event = client.driver().next_event(Duration::from_secs(2));
+        delivered = event.is_some_and(|e| e["event"] == "message" && e["arguments"] == sent);
+    }
+    assert!(
+        delivered,
+        "node 1's client got nothing from node 0 over TLS; logs:\n{}",
+        cluster.logs()
+    );
+}
+
 #[test]
 fn nodes_join_over_tls_with_a_password_and_a_client_certificate() {
     let pki = TestPki::new();
@@ -60,29 +82,24 @@ fn nodes_join_over_tls_with_a_password_and_a_client_certificate() {
         builder = builder.env(name, &value);
     }
     let cluster = builder.start();
-    let options = JsOptions::new(&cluster.client_url(1, "tls"), None, &["msg"]);
-    let mut client = JsClient::connect(&options);
-    let sent = json!(["over tls"]);
-    let mut delivered = false;
-    let deadline = Instant::now() + MESSAGE_TIMEOUT + CONNECT_TIMEOUT;
-    // The broadcast is accepted at once; resend until node 1's subscription is in place.
-    while !delivered && Instant::now() < deadline {
-        let reply = cluster.rest(0).broadcast("tls", "msg", &sent);
-        assert_eq!(reply.status, 202, "broadcast: {}", reply.body);
-        let event = client.wait_for_event("message", Duration::from_secs(2));
-        delivered = event["arguments"] == sent;
-    }
-    assert!(
-        delivered,
-        "node 1's client got nothing from node 0 over TLS; logs:\n{}",
-        cluster.logs()
-    );
+    assert_broadcast_crosses(&cluster, "tls");
     // Both nodes are clients of the TLS port (the plain port is only the test's).
     let clients = redis.cli(&["-a", PASSWORD, "--no-auth-warning", "CLIENT", "LIST"]);
     assert!(
         clients.lines().filter(|l| l.contains("name=")).count() >= 2,
         "redis lists the nodes' connections: {clients}"
     );
+    cluster.assert_no_panic();
+}
+
+#[test]
+fn a_tls_redis_cluster_carries_sharded_broadcasts() {
+    let pki = TestPki::new();
+    let redis = RedisCluster::start_tls(&pki);
+    let cluster = ClusterBuilder::new(&redis.tls_url(), 2)
+        .env("HERALD_REDIS_TLS_CA_FILE", &pki.file("ca.pem"))
+        .start();
+    assert_broadcast_crosses(&cluster, "tlscluster");
     cluster.assert_no_panic();
 }
 
