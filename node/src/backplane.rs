@@ -60,12 +60,21 @@ pub trait Backplane: Send + Sync + 'static {
     /// and counted) and sent in order once the link is back.
     fn publish(&self, channel: &str, payload: Bytes);
 
+    /// [`Self::publish`], and learn how many subscribers received it (Redis's answer to the
+    /// publish, this node included when it is subscribed); `None` when it was dropped.
+    fn publish_counted(&self, channel: &str, payload: Bytes) -> BoxFuture<'static, Option<usize>>;
+
     /// Subscribes to `channel` (idempotent). Messages arrive on the incoming queue the
     /// backplane was built with, and keep arriving across reconnects.
     fn subscribe(&self, channel: &str);
 
     /// Unsubscribes from `channel` (idempotent).
     fn unsubscribe(&self, channel: &str);
+
+    /// Resolves once every subscription asked for before the call is in effect on the server,
+    /// so a message published from then on reaches this node. It waits through an outage (the
+    /// subscriptions are confirmed when the link is back): callers bound the wait.
+    fn confirmed(&self) -> BoxFuture<'static, ()>;
 
     /// The link state, as a watch cell (readiness follows it).
     fn state(&self) -> watch::Receiver<LinkState>;

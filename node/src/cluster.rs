@@ -42,6 +42,20 @@ use store::Store;
 pub enum ClusterError {
     #[error("node {node} did not answer within {after:?}; it may be overloaded or gone, retry")]
     Timeout { node: String, after: Duration },
+    #[error(
+        "redis did not confirm this node's subscriptions within {after:?} (cluster.request_timeout); the backplane may be down (see /readyz), retry"
+    )]
+    NotSubscribed { after: Duration },
+    #[error(
+        "{answered} of the {receivers} nodes with connections of the user confirmed the join within {after:?} (cluster.request_timeout); retry"
+    )]
+    JoinUnconfirmed {
+        answered: usize,
+        receivers: String,
+        after: Duration,
+    },
+    #[error("node {node} applied the join but {message}")]
+    Unconfirmed { node: String, message: String },
     #[error(transparent)]
     TooManyPending(#[from] requests::TooManyPending),
     #[error("node {node} could not apply the request: {message}")]
@@ -136,6 +150,24 @@ impl Cluster {
         if self.is_clustered() {
             self.inner.backplane.unsubscribe(channel);
         }
+    }
+
+    /// Waits until every subscription this node asked for so far is in effect on Redis, so a
+    /// message published from now on by any node reaches this one: what an acknowledged join
+    /// waits for. Bounded by `cluster.request_timeout`; at once in standalone mode.
+    pub async fn confirm_subscriptions(&self) -> Result<(), ClusterError> {
+        self.confirm_subscriptions_within(1.0).await
+    }
+
+    /// [`Self::confirm_subscriptions`] bounded by `share` of `cluster.request_timeout`.
+    pub async fn confirm_subscriptions_within(&self, share: f64) -> Result<(), ClusterError> {
+        if !self.is_clustered() {
+            return Ok(());
+        }
+        let after = self.inner.request_timeout.mul_f64(share);
+        tokio::time::timeout(after, self.inner.backplane.confirmed())
+            .await
+            .map_err(|_| ClusterError::NotSubscribed { after })
     }
 
     /// Whether `connection` belongs to this node (its id names this node).
@@ -256,6 +288,10 @@ impl Cluster {
                     node: owner.to_string(),
                     message,
                 }),
+                ReplyOutcome::Unconfirmed { message } => Err(ClusterError::Unconfirmed {
+                    node: owner.to_string(),
+                    message,
+                }),
                 outcome => Ok(outcome),
             },
             _ => {
@@ -298,6 +334,78 @@ impl Cluster {
             change,
         });
         self.publish(&self.inner.channels.user(hub.as_str(), user), &message);
+    }
+
+    /// Publishes a user-group join to the nodes with connections of `user` and waits until
+    /// every one that received it (this node included) applied it and confirmed the
+    /// subscriptions it needs, bounded by `cluster.request_timeout`.
+    pub async fn join_user_group(
+        &self,
+        hub: &HubName,
+        user: &str,
+        change: UserGroupOp,
+    ) -> Result<(), ClusterError> {
+        let after = self.inner.request_timeout;
+        let deadline = tokio::time::Instant::now() + after;
+        let (request_id, mut replies) = self.inner.requests.start_many()?;
+        let message = BackplaneMessage::UserGroupsAcked {
+            request_id,
+            change: UserGroupsChange {
+                origin: self.inner.node.to_string(),
+                hub: hub.to_string(),
+                user: user.to_owned(),
+                change,
+            },
+        };
+        let channel = self.inner.channels.user(hub.as_str(), user);
+        let mut receivers: Option<usize> = None;
+        let mut answered = 0;
+        let outcome = async {
+            let counted = self
+                .inner
+                .backplane
+                .publish_counted(&channel, Bytes::from(encode(&message)));
+            let Some(count) = counted.await else {
+                return Err(ClusterError::Failed {
+                    node: self.inner.node.to_string(),
+                    message: "the backplane dropped the change (outage buffer full or closed)"
+                        .to_owned(),
+                });
+            };
+            receivers = Some(count);
+            while answered < count {
+                let Some(reply) = replies.recv().await else {
+                    break;
+                };
+                answered += 1;
+                match reply {
+                    ReplyOutcome::Unconfirmed { message } => {
+                        return Err(ClusterError::Unconfirmed {
+                            node: "a node with connections of the user".to_owned(),
+                            message,
+                        });
+                    }
+                    ReplyOutcome::Failed { message } => {
+                        return Err(ClusterError::Failed {
+                            node: "a node with connections of the user".to_owned(),
+                            message,
+                        });
+                    }
+                    ReplyOutcome::Done { .. } | ReplyOutcome::NotFound => {}
+                }
+            }
+            Ok(())
+        };
+        let result = tokio::time::timeout_at(deadline, outcome).await;
+        self.inner.requests.abandon(request_id);
+        result.unwrap_or_else(|_| {
+            Err(ClusterError::JoinUnconfirmed {
+                answered,
+                receivers: receivers
+                    .map_or_else(|| "(not yet counted)".to_owned(), |n| n.to_string()),
+                after,
+            })
+        })
     }
 
     /// Leaves the backplane (drain).

@@ -129,6 +129,10 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
         "Times the Redis backplane reconnected and resubscribed.",
     ),
     (
+        "herald_backplane_resubscribed_total",
+        "Channels subscribed again after Redis dropped them (a slot migrated or its shard failed over).",
+    ),
+    (
         "herald_backplane_buffered_bytes",
         "Bytes of publishes waiting to be sent (the outage buffer while Redis is down).",
     ),
@@ -393,6 +397,7 @@ impl Metrics {
             published: self.counter("herald_backplane_published_total", Vec::new()),
             received: self.counter("herald_backplane_received_total", Vec::new()),
             reconnects: self.counter("herald_backplane_reconnects_total", Vec::new()),
+            resubscribed: self.counter("herald_backplane_resubscribed_total", Vec::new()),
             buffered_bytes: self.gauge("herald_backplane_buffered_bytes", Vec::new()),
             dropped: self.counter("herald_backplane_dropped_total", Vec::new()),
         }

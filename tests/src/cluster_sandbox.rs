@@ -18,6 +18,8 @@ pub struct ClusterBuilder {
     nodes: usize,
     authenticated: bool,
     env: Vec<(String, String)>,
+    /// Nodes (by index) that reach Redis at another URL, such as through a proxy.
+    redis_urls: Vec<(usize, String)>,
 }
 
 impl ClusterBuilder {
@@ -28,7 +30,14 @@ impl ClusterBuilder {
             nodes,
             authenticated: false,
             env: Vec::new(),
+            redis_urls: Vec::new(),
         }
+    }
+
+    /// Node `index` reaches the same Redis at `url` (through a proxy, for instance).
+    pub fn node_redis_url(mut self, index: usize, url: &str) -> Self {
+        self.redis_urls.push((index, url.to_owned()));
+        self
     }
 
     /// Requires tokens: every node gets the same connection string with one access key.
@@ -49,11 +58,16 @@ impl ClusterBuilder {
         let access_key = self.authenticated.then(|| unique("key").repeat(2));
         let mut nodes: Vec<HeraldProcess> = (1..=self.nodes)
             .map(|n| {
+                let redis_url = self
+                    .redis_urls
+                    .iter()
+                    .find(|(index, _)| *index + 1 == n)
+                    .map_or(self.redis_url.as_str(), |(_, url)| url.as_str());
                 let mut config = HeraldConfig::new()
                     .subcommand("node")
                     .endpoint(PUBLIC_ENDPOINT)
                     .env("HERALD_NODE_ID", &format!("n{n}"))
-                    .env("HERALD_REDIS_URL", &self.redis_url)
+                    .env("HERALD_REDIS_URL", redis_url)
                     .env("HERALD_REDIS_PREFIX", &prefix);
                 config.access_key.clone_from(&access_key);
                 if access_key.is_none() {

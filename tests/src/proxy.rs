@@ -7,6 +7,7 @@ use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
+use std::time::Duration;
 
 /// Size of the buffer each forwarding thread copies through.
 const COPY_BUFFER: usize = 16 * 1024;
@@ -20,6 +21,8 @@ struct Shared {
     accepted: AtomicUsize,
     /// Both sockets of every connection accepted since the last [`TcpProxy::kill_all`].
     live: Mutex<Vec<(TcpStream, TcpStream)>>,
+    /// Added before each chunk on the way to the upstream: a slow network.
+    upstream_delay: Duration,
 }
 
 /// A proxy on `127.0.0.1:<port>` forwarding to one upstream address, with plain threads.
@@ -31,9 +34,18 @@ pub struct TcpProxy {
 impl TcpProxy {
     /// Listens on a free loopback port and forwards every connection to `upstream`.
     pub fn start(upstream: SocketAddr) -> Self {
+        Self::with_upstream_delay(upstream, Duration::ZERO)
+    }
+
+    /// [`Self::start`], with every chunk on its way to `upstream` held for `delay`: a link
+    /// with that much latency from the client to the upstream.
+    pub fn with_upstream_delay(upstream: SocketAddr, delay: Duration) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind the proxy listener");
         let address = listener.local_addr().expect("proxy listener address");
-        let shared = Arc::new(Shared::default());
+        let shared = Arc::new(Shared {
+            upstream_delay: delay,
+            ..Shared::default()
+        });
         let accept_shared = Arc::clone(&shared);
         thread::spawn(move || accept_loop(&listener, upstream, &accept_shared));
         Self { address, shared }
@@ -99,18 +111,23 @@ fn accept_loop(listener: &TcpListener, upstream: SocketAddr, shared: &Arc<Shared
             .expect("proxy connection list")
             .push((kill_client, kill_server));
         shared.accepted.fetch_add(1, Ordering::SeqCst);
-        thread::spawn(move || forward(client_reader, server_writer));
-        thread::spawn(move || forward(server, client));
+        let delay = shared.upstream_delay;
+        thread::spawn(move || forward(client_reader, server_writer, delay));
+        thread::spawn(move || forward(server, client, Duration::ZERO));
     }
 }
 
-/// Copies `from` to `to` until either side ends, then ends both.
-fn forward(mut from: TcpStream, mut to: TcpStream) {
+/// Copies `from` to `to` until either side ends, then ends both; each chunk is held `delay`.
+fn forward(mut from: TcpStream, mut to: TcpStream, delay: Duration) {
     let mut buffer = vec![0u8; COPY_BUFFER];
     loop {
         match from.read(&mut buffer) {
             Ok(0) | Err(_) => break,
             Ok(n) => {
+                if !delay.is_zero() {
+                    // Latency, not a wait for a condition.
+                    thread::sleep(delay);
+                }
                 if to.write_all(&buffer[..n]).is_err() {
                     break;
                 }

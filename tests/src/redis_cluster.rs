@@ -206,6 +206,77 @@ impl RedisCluster {
             .map(|n| n.port)
     }
 
+    /// `SET <key> <value>` through `redis-cli -c` (a resident key makes a slot migration move
+    /// data too).
+    pub fn set(&self, key: &str, value: &str) {
+        let output = std::process::Command::new("redis-cli")
+            .args([
+                "-c",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.any_running_port().to_string(),
+            ])
+            .args(["SET", key, value])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("run redis-cli");
+        let reply = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+        assert_eq!(reply, "OK", "SET {key} failed: {reply}");
+    }
+
+    /// Moves `slot` to the master on `to` the way `redis-cli --cluster reshard` does:
+    /// `CLUSTER SETSLOT … IMPORTING/MIGRATING`, `MIGRATE` of every key in the slot, then
+    /// `CLUSTER SETSLOT … NODE` on every master. Returns the port it moved from.
+    pub fn migrate_slot(&self, slot: u16, to: u16) -> u16 {
+        let nodes = self.nodes().expect("CLUSTER NODES");
+        let from = self.master_of_slot(slot).expect("a master serves the slot");
+        let id = |port: u16| {
+            nodes
+                .iter()
+                .find(|n| n.port == port)
+                .map(|n| n.id.clone())
+                .unwrap_or_else(|| panic!("no cluster node on port {port}"))
+        };
+        let (from_id, to_id, slot) = (id(from), id(to), slot.to_string());
+        let ok = |port: u16, args: &[&str]| {
+            cli_at(port, args).unwrap_or_else(|| panic!("{args:?} on port {port} failed"))
+        };
+        ok(to, &["CLUSTER", "SETSLOT", &slot, "IMPORTING", &from_id]);
+        ok(from, &["CLUSTER", "SETSLOT", &slot, "MIGRATING", &to_id]);
+        loop {
+            let keys = ok(from, &["CLUSTER", "GETKEYSINSLOT", &slot, "100"]);
+            let keys: Vec<&str> = keys
+                .lines()
+                .map(str::trim)
+                .filter(|k| !k.is_empty())
+                .collect();
+            if keys.is_empty() {
+                break;
+            }
+            for key in keys {
+                ok(
+                    from,
+                    &["MIGRATE", "127.0.0.1", &to.to_string(), key, "0", "5000"],
+                );
+            }
+        }
+        for master in nodes.iter().filter(|n| n.is_master && !n.failing) {
+            ok(master.port, &["CLUSTER", "SETSLOT", &slot, "NODE", &to_id]);
+        }
+        from
+    }
+
+    /// The ports of the healthy masters.
+    pub fn master_ports(&self) -> Vec<u16> {
+        self.nodes()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|n| n.is_master && !n.failing)
+            .map(|n| n.port)
+            .collect()
+    }
+
     /// Kills (SIGKILL) the server listening on `port`.
     pub fn kill_port(&mut self, port: u16) {
         let server = self

@@ -110,6 +110,11 @@ impl RedisServer {
         std::fs::read_to_string(self.log_path()).unwrap_or_default()
     }
 
+    /// The server's process id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Kills the server with SIGKILL (no goodbye to its clients) and reaps it.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {

@@ -1,6 +1,8 @@
 //! Herald on a Redis Cluster (three masters, three replicas, `redis+cluster://`): group
 //! messages reach clients on both herald nodes; when the master serving the group channel's
-//! slot is killed, delivery resumes after the failover within a bounded time.
+//! slot is killed, delivery resumes after the failover within a bounded time; when the slot
+//! migrates to another master while messages flow, the node subscribes again where the slot
+//! went and loses nothing after that.
 
 use herald_tests::js_client::MESSAGE_TIMEOUT;
 use herald_tests::redis_cluster::NODE_TIMEOUT_MS;
@@ -158,5 +160,116 @@ fn group_delivery_resumes_after_the_channel_master_fails_over() {
             last_marker = marker;
         }
     }
+    cluster.assert_no_panic();
+}
+
+/// Messages a sender thread publishes, one every `SEND_EVERY`, while slots move.
+const SEND_EVERY: Duration = Duration::from_millis(20);
+
+#[test]
+fn group_delivery_follows_the_channel_slot_as_it_migrates() {
+    let redis = RedisCluster::start();
+    let cluster = ClusterBuilder::new(&redis.url(), 2).start();
+    let hub = unique("reshard");
+    let group = unique("grp");
+    let options = JsOptions::new(&cluster.client_url(1, &hub), None, &["msg"]);
+    let mut client = JsClient::connect(&options);
+    // An acknowledged join: live for the next send, no warm-up needed.
+    cluster
+        .rest(0)
+        .group_connection("PUT", &hub, &group, client.connection_id())
+        .assert_status(202);
+    let channel = cluster.group_channel(&hub, &group);
+    let slot = redis.keyslot(&channel);
+    redis.set(&channel, "a key that migrates with the slot");
+
+    // Sequenced sends from node A for the whole test, in a thread of their own.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sender = {
+        let (rest, hub, group, stop) = (cluster.rest(0), hub.clone(), group.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut sent = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                sent += 1;
+                rest.send_to_group(&hub, &group, "msg", &json!([sent]))
+                    .assert_status(202);
+                std::thread::sleep(SEND_EVERY);
+            }
+            sent
+        })
+    };
+    let mut received: Vec<u64> = Vec::new();
+    let mut read_for = |client: &mut JsClient, period: Duration| {
+        let until = Instant::now() + period;
+        while let Some(arguments) =
+            next_msg(client, until.saturating_duration_since(Instant::now()))
+        {
+            received.push(arguments[0].as_u64().expect("a sequence number"));
+        }
+    };
+    const ROUNDS: usize = 3;
+    read_for(&mut client, Duration::from_secs(1));
+    for round in 0..ROUNDS {
+        let from = redis
+            .master_of_slot(slot)
+            .expect("a master serves the slot");
+        let to = *redis
+            .master_ports()
+            .iter()
+            .find(|&&port| port != from)
+            .expect("another master");
+        assert_eq!(redis.migrate_slot(slot, to), from);
+        assert!(
+            wait_until(deadline_in(10), || redis.master_of_slot(slot) == Some(to)),
+            "round {round}: slot {slot} did not settle on {to}"
+        );
+        read_for(&mut client, Duration::from_secs(2));
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let sent = sender.join().expect("the sender thread");
+    read_for(&mut client, Duration::from_secs(2));
+
+    // In order, each once; a gap only where a migration moved the slot (a message published
+    // between the slot moving and the node subscribing at its new master), and nothing lost
+    // in the last second of sends, long after the last migration.
+    assert!(
+        received.windows(2).all(|w| w[0] < w[1]),
+        "out of order or duplicated: {received:?}"
+    );
+    let gaps: Vec<(u64, u64)> = received
+        .windows(2)
+        .filter(|w| w[1] != w[0] + 1)
+        .map(|w| (w[0], w[1]))
+        .collect();
+    let gap_messages: u64 = gaps.iter().map(|(a, b)| b - a - 1).sum();
+    assert!(
+        gaps.len() <= ROUNDS,
+        "more gaps than migrations: {gaps:?}\n{}",
+        cluster.logs()
+    );
+    assert_eq!(
+        received.last().copied(),
+        Some(sent),
+        "the last message arrived; gaps {gaps:?}\n{}",
+        cluster.logs()
+    );
+    let tail = 1000 / SEND_EVERY.as_millis() as u64;
+    assert!(
+        gaps.iter().all(|(_, after)| *after + tail < sent),
+        "a message was lost long after the last migration: gaps {gaps:?}"
+    );
+    let metrics = cluster.node(1).admin_get("/metrics").1;
+    let resubscribed =
+        herald_tests::metrics::sum_of(&metrics, "herald_backplane_resubscribed_total");
+    eprintln!(
+        "slot {slot} migrated {ROUNDS} times: {} of {sent} messages received, gaps {gaps:?}, {resubscribed} resubscriptions",
+        received.len()
+    );
+    // Redis drops the slot's sharded subscriptions at every move (an `sunsubscribe` push).
+    assert!(
+        resubscribed >= ROUNDS as f64,
+        "the node subscribed again {resubscribed} times after {ROUNDS} migrations ({gap_messages} messages missed)\n{}",
+        cluster.logs()
+    );
     cluster.assert_no_panic();
 }

@@ -42,15 +42,23 @@ impl Backplane for InProcessBackplane {
     }
 
     fn publish(&self, channel: &str, payload: Bytes) {
+        // The count is ready at once; nobody needs it here.
+        drop(self.publish_counted(channel, payload));
+    }
+
+    fn publish_counted(&self, channel: &str, payload: Bytes) -> BoxFuture<'static, Option<usize>> {
+        let mut receivers = 0;
         if self.channels().contains(channel) {
             let incoming = Incoming {
                 channel: channel.to_owned(),
                 payload,
             };
-            if self.incoming.try_send(incoming).is_err() {
-                tracing::warn!(channel, "backplane incoming queue full: message dropped");
+            match self.incoming.try_send(incoming) {
+                Ok(()) => receivers = 1,
+                Err(_) => tracing::warn!(channel, "backplane incoming queue full: message dropped"),
             }
         }
+        Box::pin(std::future::ready(Some(receivers)))
     }
 
     fn subscribe(&self, channel: &str) {
@@ -59,6 +67,11 @@ impl Backplane for InProcessBackplane {
 
     fn unsubscribe(&self, channel: &str) {
         self.channels().remove(channel);
+    }
+
+    fn confirmed(&self) -> BoxFuture<'static, ()> {
+        // Subscribing is a set insert here: in effect as soon as it returns.
+        Box::pin(std::future::ready(()))
     }
 
     fn state(&self) -> watch::Receiver<LinkState> {

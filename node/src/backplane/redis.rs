@@ -147,7 +147,18 @@ impl Backplane for RedisBackplane {
         self.shared.enqueue(Publish {
             channel: channel.to_owned(),
             payload,
+            receivers: None,
         });
+    }
+
+    fn publish_counted(&self, channel: &str, payload: Bytes) -> BoxFuture<'static, Option<usize>> {
+        let (receivers, count) = tokio::sync::oneshot::channel();
+        self.shared.enqueue(Publish {
+            channel: channel.to_owned(),
+            payload,
+            receivers: Some(receivers),
+        });
+        Box::pin(async move { count.await.ok() })
     }
 
     fn subscribe(&self, channel: &str) {
@@ -160,6 +171,16 @@ impl Backplane for RedisBackplane {
         if self.shared.book().unsubscribe(channel) {
             self.shared.wake.notify_one();
         }
+    }
+
+    fn confirmed(&self) -> BoxFuture<'static, ()> {
+        let ticket = self.shared.book().requested();
+        let mut confirmed = self.shared.confirmed.subscribe();
+        Box::pin(async move {
+            // The sender lives as long as the shared state, which this future does not
+            // outlive in practice; an error would only end the wait early.
+            let _ = confirmed.wait_for(|done| *done >= ticket).await;
+        })
     }
 
     fn state(&self) -> watch::Receiver<LinkState> {

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use bytestring::ByteString;
 use herald_proto::backplane::{
     BackplaneMessage, Command, CommandOp, Delivery, Envelope, ReplyOutcome, Target, UserGroupOp,
-    decode_envelope,
+    UserGroupsChange, decode_envelope,
 };
 use herald_proto::ids::{ConnectionId, HubName};
 use tokio::sync::{mpsc, watch};
@@ -32,6 +32,10 @@ pub struct Announcements {
     /// Bumped per announcement.
     pub bump: watch::Sender<u64>,
 }
+
+/// The share of `cluster.request_timeout` a node spends waiting for a join's subscription on
+/// behalf of another node, so its answer arrives before the caller gives up.
+const JOIN_BUDGET: f64 = 0.75;
 
 /// Starts the router on the current runtime.
 pub fn spawn(
@@ -98,8 +102,24 @@ async fn handle(cluster: &Cluster, hubs: &Hubs, metrics: &Metrics, message: Back
         BackplaneMessage::Command(command) => {
             let origin = command.origin.clone();
             let request_id = command.request_id;
+            let joins = matches!(command.op, CommandOp::AddToGroup { .. });
             let outcome = execute(hubs, command).await;
-            cluster.reply(&origin, request_id, outcome);
+            if joins && matches!(outcome, ReplyOutcome::Done { .. }) {
+                // The join answers once Redis confirmed the group's subscription; waiting is
+                // done aside, so the router keeps serving (commands were applied in order).
+                let cluster = cluster.clone();
+                tokio::spawn(async move {
+                    let outcome = match cluster.confirm_subscriptions_within(JOIN_BUDGET).await {
+                        Ok(()) => outcome,
+                        Err(error) => ReplyOutcome::Unconfirmed {
+                            message: error.to_string(),
+                        },
+                    };
+                    cluster.reply(&origin, request_id, outcome);
+                });
+            } else {
+                cluster.reply(&origin, request_id, outcome);
+            }
         }
         BackplaneMessage::Reply(reply) => cluster.complete(reply),
         BackplaneMessage::CloseConnections(close) => {
@@ -127,27 +147,61 @@ async fn handle(cluster: &Cluster, hubs: &Hubs, metrics: &Metrics, message: Back
                 .await;
         }
         BackplaneMessage::UserGroups(change) => {
-            if change.origin == cluster.node().as_str() {
-                return;
+            if change.origin != cluster.node().as_str() {
+                apply_user_groups(hubs, change).await;
             }
-            let Ok(hub) = change.hub.parse::<HubName>() else {
-                return;
-            };
-            let Some(handle) = hubs.get(&hub) else { return };
-            let user = change.user;
-            let membership = match change.change {
-                UserGroupOp::Add {
-                    group,
-                    expires_at_ms,
-                } => match remaining(expires_at_ms) {
-                    Some(ttl) => Membership::AddUserToGroup { user, group, ttl },
-                    None => return,
-                },
-                UserGroupOp::Remove { group } => Membership::RemoveUserFromGroup { user, group },
-                UserGroupOp::RemoveAll => Membership::RemoveUserFromAllGroups { user },
-            };
-            let _ = handle.membership(membership).await;
         }
+        BackplaneMessage::UserGroupsAcked { request_id, change } => {
+            // Every receiver answers, the publisher included: it counted itself.
+            let origin = change.origin.clone();
+            let outcome = apply_user_groups(hubs, change).await;
+            let cluster = cluster.clone();
+            tokio::spawn(async move {
+                let outcome = match outcome {
+                    ReplyOutcome::Done { .. } => {
+                        match cluster.confirm_subscriptions_within(JOIN_BUDGET).await {
+                            Ok(()) => outcome,
+                            Err(error) => ReplyOutcome::Unconfirmed {
+                                message: error.to_string(),
+                            },
+                        }
+                    }
+                    failed => failed,
+                };
+                cluster.reply(&origin, request_id, outcome);
+            });
+        }
+    }
+}
+
+/// Applies a user-group change to this node's hub; `Done` also when the hub or the change is
+/// moot here (no connection of the hub, an expired membership).
+async fn apply_user_groups(hubs: &Hubs, change: UserGroupsChange) -> ReplyOutcome {
+    let done = ReplyOutcome::Done { changed: false };
+    let Ok(hub) = change.hub.parse::<HubName>() else {
+        return done;
+    };
+    let Some(handle) = hubs.get(&hub) else {
+        return done;
+    };
+    let user = change.user;
+    let membership = match change.change {
+        UserGroupOp::Add {
+            group,
+            expires_at_ms,
+        } => match remaining(expires_at_ms) {
+            Some(ttl) => Membership::AddUserToGroup { user, group, ttl },
+            None => return done,
+        },
+        UserGroupOp::Remove { group } => Membership::RemoveUserFromGroup { user, group },
+        UserGroupOp::RemoveAll => Membership::RemoveUserFromAllGroups { user },
+    };
+    match handle.membership(membership).await {
+        Ok(Ok(changed)) => ReplyOutcome::Done { changed },
+        Ok(Err(_)) => done,
+        Err(error) => ReplyOutcome::Failed {
+            message: error.to_string(),
+        },
     }
 }
 

@@ -288,6 +288,10 @@ fn start_session(
             .stateful
             .then_some(state.config.client.reconnect_buffer),
     );
+    if state.cluster.is_clustered() {
+        // Released once the hub registration's subscriptions are confirmed by Redis.
+        outbox.hold();
+    }
     let hub = state.hubs.get_or_start(&negotiated.hub);
     let parts = SessionParts {
         negotiated,

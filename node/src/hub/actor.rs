@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use herald_proto::ids::{ConnectionId, HubName};
 use tokio::sync::mpsc::error::TrySendError;
+use tokio::sync::oneshot;
 
 mod inspect;
 
@@ -18,7 +19,7 @@ pub use inspect::{
 
 use super::presence::Presence;
 use super::registry::{Entry, Registry, Scope, UnknownConnection};
-use crate::cluster::Cluster;
+use crate::cluster::{Cluster, ClusterError};
 use crate::metrics::HubMetrics;
 use crate::session::close_reason::CloseReason;
 use crate::session::link::{CloseSession, Payload, SessionLink};
@@ -29,13 +30,16 @@ const HUB_MAILBOX_CAPACITY: usize = 4096;
 /// How often expired user-group memberships are swept.
 const USER_GROUP_SWEEP_INTERVAL: Duration = Duration::from_secs(1);
 
-/// Registers a session whose handshake completed.
+/// Registers a session whose handshake completed. `joined` answers once the connection is
+/// reachable from every node: its user's persistent groups applied and the subscriptions it
+/// needs confirmed by Redis (at once in standalone mode).
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Connect {
     pub id: ConnectionId,
     pub user: Option<String>,
     pub link: SessionLink,
+    pub joined: oneshot::Sender<Result<(), ClusterError>>,
 }
 
 /// Unregisters a session that ended.
@@ -160,31 +164,54 @@ impl HubActor {
         Some(entry)
     }
 
-    /// In a cluster, a user's persistent groups live in Redis: apply them to a user who
-    /// connects here (the membership may have been set through another node).
-    fn load_user_groups(&mut self, user: String, ctx: &mut Context<Self>) {
-        let Some(store) = self.presence.cluster().store().cloned() else {
-            return;
-        };
+    /// Answers `joined` once the new connection is reachable from every node. In a cluster a
+    /// user's persistent groups live in Redis (set through any node): the user's channel is
+    /// confirmed first, then the groups are read and applied, then their channels confirmed.
+    /// In that order, a join written to Redis after the read was announced on a channel this
+    /// node already heard, so no membership falls between the two.
+    fn join(
+        &mut self,
+        user: Option<String>,
+        joined: oneshot::Sender<Result<(), ClusterError>>,
+        ctx: &mut Context<Self>,
+    ) {
+        let cluster = self.presence.cluster().clone();
         let hub = self.name.to_string();
         let load = async move {
-            store
-                .user_groups(&hub, &user)
-                .await
-                .map(|groups| (user, groups))
+            let (Some(store), Some(user)) = (cluster.store().cloned(), user) else {
+                return Ok(None);
+            };
+            cluster.confirm_subscriptions().await?;
+            Ok(Some((user.clone(), store.user_groups(&hub, &user).await)))
         };
-        ctx.spawn(load.into_actor(self).map(|result, act, _| match result {
-            Ok((user, groups)) => {
-                act.groups_changed(|r| {
-                    for (group, expires_at_ms) in groups {
-                        if let Some(ttl) = crate::cluster::router::remaining(expires_at_ms) {
-                            r.add_user_to_group(&user, &group, ttl.map(|t| Instant::now() + t));
-                        }
+        let confirm = self.presence.cluster().clone();
+        ctx.spawn(
+            load.into_actor(self)
+                .map(|loaded: Result<_, ClusterError>, act, _| {
+                    match &loaded {
+                        Ok(Some((user, Ok(groups)))) => act.groups_changed(|r| {
+                            for (group, expires_at_ms) in groups {
+                                if let Some(ttl) = crate::cluster::router::remaining(*expires_at_ms) {
+                                    r.add_user_to_group(user, group, ttl.map(|t| Instant::now() + t));
+                                }
+                            }
+                        }),
+                        Ok(Some((_, Err(error)))) => tracing::warn!(hub = %act.name, %error, "could not load the user's groups from redis"),
+                        Ok(None) | Err(_) => {}
                     }
-                });
-            }
-            Err(error) => tracing::warn!(hub = %act.name, %error, "could not load the user's groups from redis"),
-        }));
+                    loaded.map(|_| ())
+                })
+                .then(move |loaded, _, _| {
+                    fut::wrap_future(async move {
+                        let result = match loaded {
+                            Ok(()) => confirm.confirm_subscriptions().await,
+                            Err(error) => Err(error),
+                        };
+                        // The session may have ended meanwhile; nobody waits then.
+                        let _ = joined.send(result);
+                    })
+                }),
+        );
     }
 
     /// Runs a change that may create or remove several groups, and reports the differences.
@@ -245,15 +272,15 @@ impl Handler<Connect> for HubActor {
         }
         self.presence
             .connection(msg.id.as_str(), user.as_deref(), true);
-        if let Some(user) = user {
-            if new_user {
-                self.presence.user(&user, true);
-            }
-            self.load_user_groups(user, ctx);
+        if let Some(user) = &user
+            && new_user
+        {
+            self.presence.user(user, true);
         }
         if !joined.is_empty() {
             tracing::debug!(hub = %self.name, connection = %msg.id, ?joined, "joined the user's groups");
         }
+        self.join(user, msg.joined, ctx);
     }
 }
 
@@ -388,10 +415,24 @@ impl HubHandle {
         &self.name
     }
 
-    /// Registers a session (fire and forget: it must not be lost, so it ignores the mailbox bound;
-    /// at most one per connection is in flight).
-    pub fn connect(&self, id: ConnectionId, user: Option<String>, link: SessionLink) {
-        self.addr.do_send(Connect { id, user, link });
+    /// Registers a session. Sent at once, ignoring the mailbox bound (it must not be lost, and
+    /// must stay ahead of the session's `Disconnect`; at most one per connection is in flight);
+    /// the answer comes on the returned receiver, once the connection is reachable from every
+    /// node (a dropped sender means the hub stopped).
+    pub fn connect(
+        &self,
+        id: ConnectionId,
+        user: Option<String>,
+        link: SessionLink,
+    ) -> oneshot::Receiver<Result<(), ClusterError>> {
+        let (joined, answer) = oneshot::channel();
+        self.addr.do_send(Connect {
+            id,
+            user,
+            link,
+            joined,
+        });
+        answer
     }
 
     /// Unregisters a session.

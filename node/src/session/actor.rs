@@ -222,11 +222,23 @@ impl Session {
             connected_at_ms: crate::metrics::unix_ms(),
         };
         let negotiated = &self.parts.negotiated;
-        self.parts.hub.connect(
+        let joined = self.parts.hub.connect(
             negotiated.connection_id.clone(),
             negotiated.user.clone(),
             link,
         );
+        // The handshake response waits in the held outbox until the connection is reachable
+        // from every node: a client that read it receives every send made after.
+        ctx.spawn(joined.into_actor(self).map(|joined, act, ctx| {
+            let why = match joined {
+                Ok(Ok(())) => return act.parts.outbox.release(),
+                Ok(Err(error)) => error.to_string(),
+                Err(_) => "the hub stopped".to_owned(),
+            };
+            tracing::warn!(connection = %act.parts.negotiated.connection_id, %why, "closing a connection the cluster cannot reach");
+            act.core.close(CloseReason::Unreachable(why), &mut act.events);
+            act.apply(ctx);
+        }));
         self.registered = Some(protocol);
         let span = spans::record_handshake(
             negotiated.trace.as_deref(),

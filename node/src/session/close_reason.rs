@@ -26,6 +26,9 @@ pub enum CloseReason {
     ClosedByApplication(String),
     /// The node is shutting down; the client should reconnect elsewhere.
     ServerShutdown,
+    /// The node could not make the connection reachable from the rest of the cluster (Redis
+    /// did not confirm its subscriptions in time); the client should reconnect.
+    Unreachable(String),
 }
 
 impl CloseReason {
@@ -42,6 +45,7 @@ impl CloseReason {
             Self::SlowConsumer => "slow_consumer",
             Self::ClosedByApplication(_) => "closed_by_application",
             Self::ServerShutdown => "server_shutdown",
+            Self::Unreachable(_) => "unreachable",
         }
     }
 
@@ -58,7 +62,7 @@ impl CloseReason {
 
     /// Whether the client may reconnect right away (sent as `allowReconnect`).
     pub fn allow_reconnect(&self) -> bool {
-        matches!(self, Self::ServerShutdown)
+        matches!(self, Self::ServerShutdown | Self::Unreachable(_))
     }
 }
 
@@ -80,6 +84,7 @@ impl fmt::Display for CloseReason {
             Self::ClosedByApplication(reason) if reason.is_empty() => f.write_str("closed by the application"),
             Self::ClosedByApplication(reason) => f.write_str(reason),
             Self::ServerShutdown => f.write_str("server is shutting down; reconnect to another node"),
+            Self::Unreachable(why) => write!(f, "the connection cannot receive messages from other nodes yet: {why}; reconnect"),
         }
     }
 }

@@ -4,10 +4,18 @@
 //! is attached (a WebSocket, an SSE response, the current long poll) holds the receiving end
 //! through [`Attached`]. A newer transport request takes over from an older one by bumping the
 //! generation; closing the session lets the attached transport flush what is queued and finish.
+//!
+//! In a cluster the outbox starts *held*: frames queue (the handshake response first) but no
+//! transport sees them until the session releases it, once its hub registration and the
+//! subscriptions it needs are confirmed. So a client that read its handshake response is
+//! reachable from every node.
 
 use std::future::poll_fn;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
+
+use futures_util::task::AtomicWaker;
 
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{OwnedMutexGuard, mpsc, watch};
@@ -53,6 +61,10 @@ struct Shared {
     closed: watch::Sender<bool>,
     /// Unacknowledged trackable frames (stateful reconnect only).
     replay: Option<Mutex<ReplayBuffer>>,
+    /// Whether frames are held back from the transport (see the module docs).
+    held: AtomicBool,
+    /// The attached transport waiting for the release.
+    released: AtomicWaker,
 }
 
 impl Outbox {
@@ -64,6 +76,8 @@ impl Outbox {
             generation: watch::Sender::new(0),
             closed: watch::Sender::new(false),
             replay: replay_limit.map(|limit| Mutex::new(ReplayBuffer::new(limit))),
+            held: AtomicBool::new(false),
+            released: AtomicWaker::new(),
         };
         Self {
             tx,
@@ -81,8 +95,20 @@ impl Outbox {
         self.tx.try_send(outgoing)
     }
 
+    /// Holds queued frames back from the transport until [`Self::release`].
+    pub fn hold(&self) {
+        self.shared.held.store(true, Ordering::Release);
+    }
+
+    /// Lets the transport write what is queued and what follows.
+    pub fn release(&self) {
+        self.shared.held.store(false, Ordering::Release);
+        self.shared.released.wake();
+    }
+
     /// Marks the session ended: the attached transport flushes and finishes.
     pub fn close(&self) {
+        self.release();
         self.shared.closed.send_replace(true);
     }
 
@@ -178,7 +204,7 @@ impl Attached {
 
     /// A frame that is already queued, if any (to batch several into one write).
     pub fn try_frame(&mut self) -> Option<Frame> {
-        if !room(&self.shared, None) {
+        if is_held(&self.shared, None) || !room(&self.shared, None) {
             return None;
         }
         self.rx.try_recv().ok().map(|out| record(&self.shared, out))
@@ -219,6 +245,17 @@ impl Attached {
     }
 }
 
+/// Whether frames are held back; with `cx`, the caller is woken on release.
+fn is_held(shared: &Shared, cx: Option<&mut Context<'_>>) -> bool {
+    if !shared.held.load(Ordering::Acquire) {
+        return false;
+    }
+    let Some(cx) = cx else { return true };
+    shared.released.register(cx.waker());
+    // A release between the first look and the registration would be missed otherwise.
+    shared.held.load(Ordering::Acquire)
+}
+
 fn room(shared: &Shared, cx: Option<&mut Context<'_>>) -> bool {
     let Some(replay) = &shared.replay else {
         return true;
@@ -238,7 +275,7 @@ fn poll_frame(
     shared: &Shared,
     cx: &mut Context<'_>,
 ) -> Poll<Option<Frame>> {
-    if !room(shared, Some(cx)) {
+    if is_held(shared, Some(cx)) || !room(shared, Some(cx)) {
         return Poll::Pending;
     }
     rx.poll_recv(cx)
@@ -309,6 +346,39 @@ mod tests {
         outbox.try_send(out("last", false)).unwrap();
         outbox.close();
         assert!(matches!(attached.next().await, Next::Frame(f) if text(f.clone()) == "last"));
+        assert!(matches!(attached.next().await, Next::Closed));
+    }
+
+    #[actix_web::test]
+    async fn held_frames_wait_for_the_release_in_order() {
+        let outbox = Outbox::new(8, None);
+        outbox.hold();
+        outbox.try_send(out("handshake", false)).unwrap();
+        let g = outbox.next_generation();
+        let mut attached = outbox.attach(g).await.unwrap();
+        assert!(attached.try_frame().is_none(), "held");
+        let waiting = tokio::spawn(async move {
+            let first = attached.next().await;
+            (first, attached)
+        });
+        tokio::task::yield_now().await;
+        outbox.try_send(out("message", true)).unwrap();
+        assert!(!waiting.is_finished(), "still held after another frame");
+        outbox.release();
+        let (first, mut attached) = waiting.await.unwrap();
+        assert!(matches!(first, Next::Frame(f) if text(f.clone()) == "handshake"));
+        assert_eq!(attached.try_frame().map(text).as_deref(), Some("message"));
+    }
+
+    #[actix_web::test]
+    async fn closing_releases_held_frames() {
+        let outbox = Outbox::new(8, None);
+        outbox.hold();
+        outbox.try_send(out("error", false)).unwrap();
+        outbox.close();
+        let g = outbox.next_generation();
+        let mut attached = outbox.attach(g).await.unwrap();
+        assert!(matches!(attached.next().await, Next::Frame(f) if text(f.clone()) == "error"));
         assert!(matches!(attached.next().await, Next::Closed));
     }
 

@@ -89,6 +89,8 @@ fn close_code(reason: &CloseReason) -> ws::CloseCode {
         | CloseReason::TransportClosed
         | CloseReason::ClosedByApplication(_) => ws::CloseCode::Normal,
         CloseReason::ServerShutdown => ws::CloseCode::Away,
+        // 1011: the server cannot serve the connection now; the client may retry.
+        CloseReason::Unreachable(_) => ws::CloseCode::Error,
         CloseReason::MessageTooLarge(_) => ws::CloseCode::Size,
         CloseReason::ProtocolError(_)
         | CloseReason::HandshakeFailed(_)

@@ -27,6 +27,16 @@ pub enum BackplaneMessage {
     /// Close the local connections a target selects (REST `:closeConnections` for a hub, user
     /// or group): published on the target's channel like a delivery.
     CloseConnections(CloseConnections),
+    /// A user-group change its publisher waits for (a join): every node that receives it,
+    /// the publisher included, applies it and answers with a `Reply` once the subscriptions
+    /// it needs are confirmed. A node that predates it cannot decode it; the publisher then
+    /// times out, so a join is never acknowledged unless every receiver applied it.
+    UserGroupsAcked {
+        /// The `Reply`'s request id, on the publisher's node channel.
+        request_id: u64,
+        /// The change.
+        change: UserGroupsChange,
+    },
 }
 
 /// Connections to close on every node that has some.
@@ -147,6 +157,13 @@ pub enum ReplyOutcome {
     /// The owner could not carry out the command.
     Failed {
         /// Why, for logs and error responses.
+        message: String,
+    },
+    /// The owner carried out a join, but Redis did not confirm the subscription it needs in
+    /// time, so sends may not reach the connection yet (the caller answers 504). Last, so a
+    /// node that predates it fails to decode the reply and its caller times out: also a 504.
+    Unconfirmed {
+        /// Why, for error responses.
         message: String,
     },
 }

@@ -34,6 +34,7 @@ fn reply_outcome() -> impl Strategy<Value = ReplyOutcome> {
         any::<bool>().prop_map(|changed| ReplyOutcome::Done { changed }),
         Just(ReplyOutcome::NotFound),
         text().prop_map(|message| ReplyOutcome::Failed { message }),
+        text().prop_map(|message| ReplyOutcome::Unconfirmed { message }),
     ]
 }
 
@@ -96,7 +97,18 @@ fn message() -> impl Strategy<Value = BackplaneMessage> {
                 change,
             })
         });
-    prop_oneof![deliver, command, reply, user_groups]
+    let user_groups_acked = (any::<u64>(), text(), text(), text(), user_group_op()).prop_map(
+        |(request_id, origin, hub, user, change)| BackplaneMessage::UserGroupsAcked {
+            request_id,
+            change: UserGroupsChange {
+                origin,
+                hub,
+                user,
+                change,
+            },
+        },
+    );
+    prop_oneof![deliver, command, reply, user_groups, user_groups_acked]
 }
 
 proptest! {

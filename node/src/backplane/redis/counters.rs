@@ -12,6 +12,8 @@ pub struct BackplaneCounters {
     pub received: Counter,
     /// Times the link came back after an outage (each one resubscribed every channel).
     pub reconnects: Counter,
+    /// Channels subscribed again after the server dropped them while the link stayed up.
+    pub resubscribed: Counter,
     /// Bytes of publishes waiting to be sent: near zero while up, the outage buffer while down.
     pub buffered_bytes: Gauge,
     /// Messages lost: the oldest publishes beyond the outage buffer, publishes Redis refused,
@@ -26,6 +28,7 @@ impl BackplaneCounters {
             published: Counter::noop(),
             received: Counter::noop(),
             reconnects: Counter::noop(),
+            resubscribed: Counter::noop(),
             buffered_bytes: Gauge::noop(),
             dropped: Counter::noop(),
         }

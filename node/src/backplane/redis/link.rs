@@ -60,11 +60,12 @@ impl Link {
                 Ok(())
             }
             Self::Cluster(conn) => {
-                let groups = by_slot(channels.iter(), |c| c.as_str());
+                let groups = by_slot(channels.iter().map(String::as_str));
                 for wave in groups.chunks(CLUSTER_CONCURRENCY) {
                     try_join_all(wave.iter().map(|group| {
                         let mut conn = conn.clone();
-                        let group: Vec<&str> = group.iter().map(|c| c.as_str()).collect();
+                        let group: Vec<&str> =
+                            group.iter().map(|&at| channels[at].as_str()).collect();
                         async move {
                             match change {
                                 Change::Subscribe => conn.ssubscribe(group).await,
@@ -79,34 +80,42 @@ impl Link {
         }
     }
 
-    /// Publishes `batch` in order (per channel), pipelined.
-    pub(super) async fn publish(&mut self, batch: &[Publish]) -> RedisResult<()> {
+    /// Publishes `batch` in order (per channel), pipelined; then tells each publish that
+    /// asked how many subscribers Redis delivered it to.
+    pub(super) async fn publish(&mut self, batch: &mut [Publish]) -> RedisResult<()> {
         match self {
             Self::Single(conn) => {
                 let mut pipe = redis::pipe();
-                for publish in batch {
+                for publish in batch.iter() {
                     pipe.cmd("PUBLISH")
                         .arg(&publish.channel)
-                        .arg(publish.payload.as_ref())
-                        .ignore();
+                        .arg(publish.payload.as_ref());
                 }
-                pipe.exec_async(conn).await
+                let counts: Vec<usize> = pipe.query_async(conn).await?;
+                for (publish, count) in batch.iter_mut().zip(counts) {
+                    answer(publish, count);
+                }
+                Ok(())
             }
             Self::Cluster(conn) => {
-                let groups = by_slot(batch.iter(), |p| p.channel.as_str());
+                let groups = by_slot(batch.iter().map(|p| p.channel.as_str()));
                 for wave in groups.chunks(CLUSTER_CONCURRENCY) {
-                    try_join_all(wave.iter().map(|group| {
+                    let counts = try_join_all(wave.iter().map(|group| {
                         let mut conn = conn.clone();
                         let mut pipe = redis::pipe();
-                        for publish in group {
+                        for publish in group.iter().map(|&at| &batch[at]) {
                             pipe.cmd("SPUBLISH")
                                 .arg(&publish.channel)
-                                .arg(publish.payload.as_ref())
-                                .ignore();
+                                .arg(publish.payload.as_ref());
                         }
-                        async move { pipe.exec_async(&mut conn).await }
+                        async move { pipe.query_async::<Vec<usize>>(&mut conn).await }
                     }))
                     .await?;
+                    for (group, counts) in wave.iter().zip(counts) {
+                        for (&at, count) in group.iter().zip(counts) {
+                            answer(&mut batch[at], count);
+                        }
+                    }
                 }
                 Ok(())
             }
@@ -114,20 +123,24 @@ impl Link {
     }
 }
 
-/// Groups `items` by the hash slot of their channel, keeping their order within each group.
-fn by_slot<'a, T: 'a>(
-    items: impl Iterator<Item = &'a T>,
-    channel: impl Fn(&T) -> &str,
-) -> Vec<Vec<&'a T>> {
+/// Tells a publish that asked how many subscribers received it.
+fn answer(publish: &mut Publish, receivers: usize) {
+    if let Some(waiter) = publish.receivers.take() {
+        let _ = waiter.send(receivers);
+    }
+}
+
+/// Groups the positions of `channels` by hash slot, keeping their order within each group.
+fn by_slot<'a>(channels: impl Iterator<Item = &'a str>) -> Vec<Vec<usize>> {
     let mut index: HashMap<Slot, usize> = HashMap::new();
-    let mut groups: Vec<Vec<&'a T>> = Vec::new();
-    for item in items {
-        let slot = Slot::for_key(channel(item));
-        let at = *index.entry(slot).or_insert_with(|| {
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for (at, channel) in channels.enumerate() {
+        let slot = Slot::for_key(channel);
+        let group = *index.entry(slot).or_insert_with(|| {
             groups.push(Vec::new());
             groups.len() - 1
         });
-        groups[at].push(item);
+        groups[group].push(at);
     }
     groups
 }
@@ -156,11 +169,11 @@ mod tests {
 
     #[test]
     fn groups_keep_order_within_a_slot() {
-        let channels = ["{a}1", "{b}1", "{a}2", "{b}2", "{a}3"].map(String::from);
-        let groups = by_slot(channels.iter(), |c| c.as_str());
+        let channels = ["{a}1", "{b}1", "{a}2", "{b}2", "{a}3"];
+        let groups = by_slot(channels.iter().copied());
         let shown: Vec<Vec<&str>> = groups
             .iter()
-            .map(|g| g.iter().map(|c| c.as_str()).collect())
+            .map(|g| g.iter().map(|&at| channels[at]).collect())
             .collect();
         assert_eq!(shown, [vec!["{a}1", "{a}2", "{a}3"], vec!["{b}1", "{b}2"]]);
     }

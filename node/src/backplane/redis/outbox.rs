@@ -8,17 +8,21 @@
 use std::collections::VecDeque;
 
 use bytes::Bytes;
+use tokio::sync::oneshot;
 
 /// Bytes charged per publish on top of channel and payload, for the queue entry itself.
 const ENTRY_OVERHEAD: usize = 64;
 
 /// One publish waiting to be sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub(super) struct Publish {
     /// The channel to publish on.
     pub channel: String,
     /// The bytes to publish.
     pub payload: Bytes,
+    /// Told how many subscribers Redis delivered it to; dropped with the publish when it is
+    /// dropped (its waiter then learns it was not sent).
+    pub receivers: Option<oneshot::Sender<usize>>,
 }
 
 impl Publish {
@@ -101,6 +105,7 @@ mod tests {
         Publish {
             channel: "c".into(),
             payload: Bytes::from(format!("{n:03}")),
+            receivers: None,
         }
     }
 

@@ -1,11 +1,14 @@
 //! Where the connection's RESP3 push messages go: pub/sub messages straight to the router's
-//! queue (no hop through the supervisor), a `Disconnection` to the supervisor as a flag.
+//! queue (no hop through the supervisor), a `Disconnection` to the supervisor as a flag, and
+//! the channels the server unsubscribed us from to the supervisor as a list (it makes those
+//! still wanted again: Redis Cluster drops sharded subscriptions of a slot that migrated or
+//! whose shard failed over, with an `sunsubscribe` push).
 //!
 //! The redis crate calls [`PushRouter::send`] on its connection task, so it must never wait:
 //! a full router queue drops the message (and counts it) rather than stall the connection.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
 use redis::aio::{AsyncPushSender, SendError};
@@ -30,13 +33,35 @@ impl LostFlag {
     }
 }
 
+/// Channels the server reported as unsubscribed, waiting for the supervisor. Shared by every
+/// connection of the backplane: a late report from a replaced connection at worst costs one
+/// needless subscribe.
+#[derive(Debug, Default)]
+pub(super) struct Unsubscribed(Mutex<Vec<String>>);
+
+impl Unsubscribed {
+    fn push(&self, channel: String) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(channel);
+    }
+
+    /// Takes every reported channel.
+    pub(super) fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
 /// The push sender given to one connection.
 pub(super) struct PushRouter {
     /// The router's queue of incoming messages.
     incoming: mpsc::Sender<Incoming>,
     /// Set on `Disconnection`.
     lost: Arc<LostFlag>,
-    /// Wakes the supervisor to look at `lost`.
+    /// Where `unsubscribe`/`sunsubscribe` pushes go.
+    unsubscribed: Arc<Unsubscribed>,
+    /// Wakes the supervisor to look at `lost` and `unsubscribed`.
     wake: Arc<Notify>,
     /// Counts received and dropped messages.
     counters: BackplaneCounters,
@@ -46,6 +71,7 @@ impl PushRouter {
     /// A router for a new connection, and that connection's lost flag.
     pub(super) fn new(
         incoming: mpsc::Sender<Incoming>,
+        unsubscribed: Arc<Unsubscribed>,
         wake: Arc<Notify>,
         counters: BackplaneCounters,
     ) -> (Self, Arc<LostFlag>) {
@@ -54,6 +80,7 @@ impl PushRouter {
             Self {
                 incoming,
                 lost: lost.clone(),
+                unsubscribed,
                 wake,
                 counters,
             },
@@ -104,6 +131,16 @@ impl AsyncPushSender for PushRouter {
             PushKind::Disconnection => {
                 self.lost.set();
                 self.wake.notify_one();
+            }
+            // Also the answer to our own unsubscribes: the supervisor ignores channels that
+            // are no longer wanted.
+            PushKind::Unsubscribe | PushKind::SUnsubscribe => {
+                if let Some(channel) = info.data.into_iter().next().and_then(bytes_of)
+                    && let Ok(channel) = String::from_utf8(channel)
+                {
+                    self.unsubscribed.push(channel);
+                    self.wake.notify_one();
+                }
             }
             _ => {}
         }

@@ -9,6 +9,7 @@ use tokio::sync::{Notify, watch};
 
 use super::counters::BackplaneCounters;
 use super::outbox::{Outbox, Publish};
+use super::push::Unsubscribed;
 use super::subscriptions::SubscriptionBook;
 use crate::backplane::LinkState;
 
@@ -18,8 +19,13 @@ pub(super) struct Shared {
     outbox: Mutex<Outbox>,
     /// Wanted channels and pending changes.
     book: Mutex<SubscriptionBook>,
+    /// Channels the server unsubscribed us from, reported by the push router.
+    pub unsubscribed: Arc<Unsubscribed>,
     /// Wakes the supervisor: new publishes, subscription changes, a lost connection, closing.
     pub wake: Arc<Notify>,
+    /// The highest subscription ticket (see [`SubscriptionBook::requested`]) known to be in
+    /// effect on the server: joins wait for it to pass theirs.
+    pub confirmed: watch::Sender<u64>,
     /// The link state readiness follows.
     pub state: watch::Sender<LinkState>,
     /// Set once, when the node leaves the backplane (or drops it).
@@ -41,7 +47,9 @@ impl Shared {
         Self {
             outbox: Mutex::new(Outbox::new(outage_buffer)),
             book: Mutex::new(SubscriptionBook::default()),
+            unsubscribed: Arc::default(),
             wake: Arc::new(Notify::new()),
+            confirmed: watch::Sender::new(0),
             state: watch::Sender::new(initial),
             closing: watch::Sender::new(false),
             done: watch::Sender::new(false),
@@ -87,6 +95,17 @@ impl Shared {
         };
         self.counters.buffered_bytes.set(bytes as f64);
         batch
+    }
+
+    /// Records that every subscription up to `ticket` is in effect on the server.
+    pub(super) fn confirm(&self, ticket: u64) {
+        self.confirmed.send_if_modified(|done| {
+            let newer = ticket > *done;
+            if newer {
+                *done = ticket;
+            }
+            newer
+        });
     }
 
     pub(super) fn count_dropped(&self, count: usize) {

@@ -3,6 +3,10 @@
 //! `subscribe` and `unsubscribe` only record intent here, so they never wait and never fail;
 //! the supervisor reconciles intent with what the connection has, and after a reconnect
 //! subscribes every wanted channel again. Repeated changes of one channel collapse into one.
+//!
+//! Every new subscription (and every one that must be made again) takes a ticket: a counter
+//! read together with the changes, so once the supervisor has applied what it took, every
+//! ticket up to the one it read is confirmed.
 
 use std::collections::HashSet;
 
@@ -13,6 +17,8 @@ pub(super) struct SubscriptionBook {
     wanted: HashSet<String>,
     /// Channels whose wanted state may differ from the connection's since the last look.
     dirty: HashSet<String>,
+    /// Tickets handed out: bumped by every subscription that needs a command on the server.
+    requested: u64,
 }
 
 /// What the supervisor must change on the connection.
@@ -34,8 +40,15 @@ impl SubscriptionBook {
         let added = self.wanted.insert(channel.to_owned());
         if added {
             self.dirty.insert(channel.to_owned());
+            self.requested += 1;
         }
         added
+    }
+
+    /// The newest ticket: a subscription asked for before this read is confirmed once the
+    /// supervisor confirms this ticket.
+    pub(super) fn requested(&self) -> u64 {
+        self.requested
     }
 
     /// No longer wants `channel`; false when it was not wanted.
@@ -70,6 +83,18 @@ impl SubscriptionBook {
     pub(super) fn mark_dirty(&mut self, channels: impl IntoIterator<Item = String>) {
         self.dirty.extend(channels);
     }
+
+    /// The server dropped the subscription to `channel` (a slot moved, its shard failed over):
+    /// when it is still wanted, it must be made again, under a new ticket. False when it is
+    /// no longer wanted.
+    pub(super) fn resubscribe(&mut self, channel: &str) -> bool {
+        let wanted = self.wanted.contains(channel);
+        if wanted {
+            self.dirty.insert(channel.to_owned());
+            self.requested += 1;
+        }
+        wanted
+    }
 }
 
 #[cfg(test)]
@@ -103,6 +128,24 @@ mod tests {
             }
         );
         assert_eq!(book.all(), ["a"]);
+    }
+
+    #[test]
+    fn tickets_count_subscriptions_that_need_the_server() {
+        let mut book = SubscriptionBook::default();
+        book.subscribe("a");
+        book.subscribe("a");
+        assert_eq!(
+            book.requested(),
+            1,
+            "a repeated subscribe needs no new ticket"
+        );
+        book.unsubscribe("a");
+        assert_eq!(book.requested(), 1);
+        book.subscribe("b");
+        assert!(book.resubscribe("b"));
+        assert!(!book.resubscribe("a"), "no longer wanted");
+        assert_eq!(book.requested(), 3);
     }
 
     #[test]

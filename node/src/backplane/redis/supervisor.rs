@@ -4,9 +4,11 @@
 //! subscribe every wanted channel; publishes meanwhile wait in the outbox) and *up* (apply
 //! subscription changes, send queued publishes as pipelines, watch for the connection's
 //! `Disconnection` push). Any failure goes back to *down* with a brand-new connection, which
-//! on a Cluster also means a fresh slot map: the redis crate does not move sharded
-//! subscriptions after a failover, a new connection does. Closing flushes what is queued,
-//! unsubscribes and ends the task.
+//! on a Cluster also means a fresh slot map. A channel the server unsubscribed us from while
+//! we still want it (Redis Cluster does so for every sharded channel of a slot that migrated)
+//! is subscribed again; the cluster connection routes that to the slot's new owner, following
+//! `MOVED`. Subscriptions are confirmed by ticket once their command returned, so joins can
+//! wait for them. Closing flushes what is queued, unsubscribes and ends the task.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -72,6 +74,7 @@ impl Supervisor {
             attempt += 1;
             let (router, lost) = PushRouter::new(
                 self.incoming.clone(),
+                self.shared.unsubscribed.clone(),
                 self.shared.wake.clone(),
                 self.shared.counters.clone(),
             );
@@ -161,7 +164,12 @@ impl Supervisor {
                     ));
                 }
             };
-        let channels = self.shared.book().all();
+        // Reports about the previous connection's channels are moot: all are subscribed now.
+        self.shared.unsubscribed.take();
+        let (channels, ticket) = {
+            let mut book = self.shared.book();
+            (book.all(), book.requested())
+        };
         if let Err(e) = link.subscribe(&channels).await {
             // Whatever was asked for is still wanted: the next connection subscribes all again.
             return Err(format!(
@@ -169,6 +177,7 @@ impl Supervisor {
                 channels.len()
             ));
         }
+        self.shared.confirm(ticket);
         Ok((link, channels))
     }
 
@@ -181,7 +190,17 @@ impl Supervisor {
             if lost.is_set() {
                 return Exit::Lost("connection to redis lost".to_owned());
             }
-            let changes = self.shared.book().changes(applied);
+            let dropped = self.shared.unsubscribed.take();
+            let (changes, ticket) = {
+                let mut book = self.shared.book();
+                for channel in dropped {
+                    if applied.remove(&channel) && book.resubscribe(&channel) {
+                        self.shared.counters.resubscribed.increment(1);
+                        tracing::info!(target = %self.shown, %channel, "redis dropped a wanted subscription (slot migrated or failed over): subscribing again");
+                    }
+                }
+                (book.changes(applied), book.requested())
+            };
             if !changes.is_empty() {
                 let result = async {
                     link.subscribe(&changes.subscribe).await?;
@@ -199,9 +218,10 @@ impl Supervisor {
                     applied.remove(channel);
                 }
             }
-            let batch = self.shared.take(MAX_BATCH);
+            self.shared.confirm(ticket);
+            let mut batch = self.shared.take(MAX_BATCH);
             if !batch.is_empty() {
-                match link.publish(&batch).await {
+                match link.publish(&mut batch).await {
                     Ok(()) => self.shared.counters.published.increment(batch.len() as u64),
                     Err(e) if is_link_failure(&e) => {
                         self.shared.requeue(batch);
@@ -223,12 +243,12 @@ impl Supervisor {
     async fn close(&self, link: &mut Link, applied: &HashSet<String>) {
         let mut flushed = 0;
         loop {
-            let batch = self.shared.take(MAX_BATCH);
+            let mut batch = self.shared.take(MAX_BATCH);
             if batch.is_empty() {
                 break;
             }
             let count = batch.len();
-            if let Err(e) = link.publish(&batch).await {
+            if let Err(e) = link.publish(&mut batch).await {
                 let lost = count + self.shared.outbox().len();
                 tracing::warn!(target = %self.shown, error = %e, lost, "redis backplane could not flush on close");
                 self.shared.count_dropped(lost);

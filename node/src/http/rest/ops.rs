@@ -29,6 +29,13 @@ fn cluster_error(e: ClusterError) -> ApiError {
             "NodeTimeout",
             e.to_string(),
         ),
+        ClusterError::NotSubscribed { .. }
+        | ClusterError::Unconfirmed { .. }
+        | ClusterError::JoinUnconfirmed { .. } => ApiError::new(
+            actix_web::http::StatusCode::GATEWAY_TIMEOUT,
+            "SubscriptionTimeout",
+            e.to_string(),
+        ),
         _ => ApiError::unavailable(e.to_string()),
     }
 }
@@ -141,10 +148,16 @@ async fn remote(
         ReplyOutcome::Done { changed } => Ok(changed),
         ReplyOutcome::NotFound => Err(not_connected(id, hub)),
         ReplyOutcome::Failed { message } => Err(ApiError::unavailable(message)),
+        ReplyOutcome::Unconfirmed { message } => Err(cluster_error(ClusterError::Unconfirmed {
+            node: owner.to_string(),
+            message,
+        })),
     }
 }
 
-/// Changes the groups of connection `id`, on whichever node owns it.
+/// Changes the groups of connection `id`, on whichever node owns it. An add answers once the
+/// owning node's subscription to the group is confirmed by Redis, so every send made after
+/// the answer reaches the connection.
 pub async fn connection_groups(
     state: &AppState,
     hub: &HubName,
@@ -155,12 +168,21 @@ pub async fn connection_groups(
     if state.cluster.is_clustered() && !state.cluster.owns(id) {
         return remote(state, hub, id, op).await;
     }
+    let joins = matches!(local, Membership::AddToGroup { .. });
     let handle = state.hubs.get(hub).ok_or_else(|| not_connected(id, hub))?;
-    handle
+    let changed = handle
         .membership(local)
         .await
         .map_err(stopped)?
-        .map_err(|_| not_connected(id, hub))
+        .map_err(|_| not_connected(id, hub))?;
+    if joins {
+        state
+            .cluster
+            .confirm_subscriptions()
+            .await
+            .map_err(cluster_error)?;
+    }
+    Ok(changed)
 }
 
 /// Whether a connection, user or group exists anywhere in the cluster.
@@ -237,14 +259,18 @@ pub async fn user_groups(
                     store.add_user_group(hub.as_str(), user, group, expires),
                 )
                 .await?;
-                state.cluster.publish_user_groups(
-                    hub,
-                    user,
-                    UserGroupOp::Add {
-                        group: group.clone(),
-                        expires_at_ms: expires,
-                    },
-                );
+                // Every node with connections of the user (this one too) applies the join and
+                // answers once its subscription to the group is confirmed; a connection made
+                // later loads the membership from Redis.
+                let join = UserGroupOp::Add {
+                    group: group.clone(),
+                    expires_at_ms: expires,
+                };
+                return state
+                    .cluster
+                    .join_user_group(hub, user, join)
+                    .await
+                    .map_err(cluster_error);
             }
             UserGroupChange::Remove { group } => {
                 timed(state, store.remove_user_group(hub.as_str(), user, group)).await?;
