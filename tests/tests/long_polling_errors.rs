@@ -156,20 +156,34 @@ fn concurrent_posts_conflict() {
     let hub = unique("lp");
     let connection = connected(&server, &hub);
     let length = PING.len().to_string();
-    let mut slow = RawHttp::start(
-        &host_port(&server),
-        "POST",
-        &connection.path(),
-        &[("Content-Type", "text/plain"), ("Content-Length", &length)],
-    );
-    assert!(slow.write(&PING.as_bytes()[..3]), "write part of the body");
-    // Until herald has begun the slow POST, a second one may still go through (it is a ping).
-    let conflict = herald_tests::poll_until(deadline_in(10), || {
-        let reply = connection.post(PING.as_bytes());
-        (reply.status != 200).then_some(reply)
+    // Two POSTs, each held open by a partial body. Which one herald begins first is up to the
+    // scheduler: the other is refused with 409 while the first waits for the rest of its body.
+    // (A probe with a whole body could itself be the one in flight when the slow POST arrives,
+    // and then it is the slow POST that gets the 409.)
+    let mut posts = [0, 1].map(|_| {
+        let mut post = RawHttp::start(
+            &host_port(&server),
+            "POST",
+            &connection.path(),
+            &[("Content-Type", "text/plain"), ("Content-Length", &length)],
+        );
+        assert!(post.write(&PING.as_bytes()[..3]), "write part of the body");
+        post
+    });
+    let refused = herald_tests::poll_until(deadline_in(10), || {
+        (0..posts.len()).find(|&i| posts[i].has_answered())
     })
-    .expect("a second POST is refused while the first is in flight");
-    conflict.assert_error(409);
+    .expect("one of two concurrent POSTs is refused while the other is in flight");
+    let conflict = posts[refused]
+        .response(deadline_in(10))
+        .expect("the refused POST's response is complete");
+    assert_eq!(conflict.status, 409, "{conflict:?}");
+    let error: serde_json::Value = serde_json::from_str(&conflict.body).expect("a JSON error");
+    assert!(
+        error["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "the 409 says why: {error}"
+    );
+    let slow = &mut posts[1 - refused];
     assert!(
         !slow.has_answered(),
         "the slow POST answered before its body was complete"
