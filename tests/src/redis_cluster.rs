@@ -287,6 +287,37 @@ impl RedisCluster {
         server.kill();
     }
 
+    /// For failure messages: each server's role, its subscriber count of shard channel
+    /// `channel` (`PUBSUB SHARDNUMSUB`), its clients with shard subscriptions and its log. A
+    /// message that never arrives while the slot's master counts fewer subscribers than there
+    /// are subscribing nodes means a subscription was lost, not delayed.
+    pub fn report(&self, channel: &str) -> String {
+        self.servers
+            .iter()
+            .map(|server| {
+                let port = server.port();
+                if !server.is_running() {
+                    return format!("--- redis {port}: killed ---\n{}", server.log());
+                }
+                let cli = |args: &[&str]| cli_at(port, args).unwrap_or_else(|| "?".to_owned());
+                let role = cli(&["ROLE"]).lines().next().unwrap_or("?").to_owned();
+                let numsub = cli(&["PUBSUB", "SHARDNUMSUB", channel]).replace('\n', " ");
+                let subscribers: Vec<String> = cli(&["CLIENT", "LIST"])
+                    .lines()
+                    .filter(|line| !line.contains(" ssub=0 ") && line.contains(" ssub="))
+                    .map(str::to_owned)
+                    .collect();
+                format!(
+                    "--- redis {port}: {role}; SHARDNUMSUB {numsub}; clients with shard \
+                     subscriptions:\n{}\n{}",
+                    subscribers.join("\n"),
+                    server.log()
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
     /// Whether every running server reports `cluster_state:ok`.
     pub fn all_running_ok(&self) -> bool {
         self.servers

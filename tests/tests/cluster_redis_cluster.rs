@@ -103,11 +103,12 @@ fn group_delivery_resumes_after_the_channel_master_fails_over() {
         assert!(
             killed.elapsed() < RESUME_WITHIN,
             "no marker reached {:?} within {RESUME_WITHIN:?} of killing master {master} \
-             ({sent} markers sent; failover done: {}, slot {slot} master now {:?})\n{}",
+             ({sent} markers sent; failover done: {}, slot {slot} master now {:?})\n{}\n{}",
             arrived,
             redis.all_running_ok(),
             redis.master_of_slot(slot),
-            cluster.logs()
+            cluster.logs(),
+            redis.report(&channel)
         );
         if promoted_at.is_none() && redis.master_of_slot(slot).is_some_and(|p| p != master) {
             promoted_at = Some(killed.elapsed());
