@@ -18,7 +18,8 @@ use super::outbox::Publish;
 /// Channels per SUBSCRIBE / UNSUBSCRIBE command, so resubscribing thousands of channels does
 /// not build one huge command.
 const CHANNELS_PER_COMMAND: usize = 512;
-/// Slot groups subscribed or published concurrently on a cluster connection.
+/// Slot groups published concurrently on a cluster connection (subscriptions go one at a
+/// time, see [`Link::change`]).
 const CLUSTER_CONCURRENCY: usize = 64;
 
 /// A live push connection.
@@ -60,20 +61,17 @@ impl Link {
                 Ok(())
             }
             Self::Cluster(conn) => {
-                let groups = by_slot(channels.iter().map(String::as_str));
-                for wave in groups.chunks(CLUSTER_CONCURRENCY) {
-                    try_join_all(wave.iter().map(|group| {
-                        let mut conn = conn.clone();
-                        let group: Vec<&str> =
-                            group.iter().map(|&at| channels[at].as_str()).collect();
-                        async move {
-                            match change {
-                                Change::Subscribe => conn.ssubscribe(group).await,
-                                Change::Unsubscribe => conn.sunsubscribe(group).await,
-                            }
-                        }
-                    }))
-                    .await?;
+                // One slot group at a time: concurrent commands that the redis crate
+                // redirects while the slot map changes (a failover) each open their own
+                // socket to the new master, and all but one are dropped silently, taking
+                // their confirmed subscriptions with them (no push says so). In sequence,
+                // the first redirect opens the connection and the others reuse it.
+                for group in by_slot(channels.iter().map(String::as_str)) {
+                    let group: Vec<&str> = group.iter().map(|&at| channels[at].as_str()).collect();
+                    match change {
+                        Change::Subscribe => conn.ssubscribe(group).await?,
+                        Change::Unsubscribe => conn.sunsubscribe(group).await?,
+                    }
                 }
                 Ok(())
             }
