@@ -158,9 +158,8 @@ impl RedisCluster {
             .port()
     }
 
-    /// `XADD <key> * doc <document>` through `redis-cli -c`, which follows the cluster's
-    /// redirections; returns the new stream id.
-    pub fn xadd(&self, key: &str, document: &str) -> String {
+    /// Runs `redis-cli -c <args>` (following the cluster's redirections); its trimmed output.
+    fn cli_following(&self, args: &[&str]) -> (bool, String, String) {
         let output = std::process::Command::new("redis-cli")
             .args([
                 "-c",
@@ -169,16 +168,21 @@ impl RedisCluster {
                 "-p",
                 &self.any_running_port().to_string(),
             ])
-            .args(["XADD", key, "*", "doc", document])
+            .args(args)
             .stdin(std::process::Stdio::null())
             .output()
             .expect("run redis-cli");
-        let id = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-        assert!(
-            output.status.success() && id.contains('-'),
-            "XADD {key} failed: {id} {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).trim().to_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+
+    /// `XADD <key> * doc <document>`; returns the new stream id.
+    pub fn xadd(&self, key: &str, document: &str) -> String {
+        let (ok, id, stderr) = self.cli_following(&["XADD", key, "*", "doc", document]);
+        assert!(ok && id.contains('-'), "XADD {key} failed: {id} {stderr}");
         id
     }
 
@@ -206,23 +210,10 @@ impl RedisCluster {
             .map(|n| n.port)
     }
 
-    /// `SET <key> <value>` through `redis-cli -c` (a resident key makes a slot migration move
-    /// data too).
+    /// `SET <key> <value>` (a resident key makes a slot migration move data too).
     pub fn set(&self, key: &str, value: &str) {
-        let output = std::process::Command::new("redis-cli")
-            .args([
-                "-c",
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &self.any_running_port().to_string(),
-            ])
-            .args(["SET", key, value])
-            .stdin(std::process::Stdio::null())
-            .output()
-            .expect("run redis-cli");
-        let reply = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-        assert_eq!(reply, "OK", "SET {key} failed: {reply}");
+        let (_, reply, stderr) = self.cli_following(&["SET", key, value]);
+        assert_eq!(reply, "OK", "SET {key} failed: {stderr}");
     }
 
     /// Moves `slot` to the master on `to` the way `redis-cli --cluster reshard` does:

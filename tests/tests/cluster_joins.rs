@@ -52,32 +52,27 @@ fn a_join_answered_on_any_node_is_live_for_the_very_next_send() {
     let id = client.connection_id().to_owned();
 
     for round in 0..ROUNDS {
-        // The join goes through either node (A forwards it to B, B applies it itself); the
-        // send goes through the other one half the time.
+        // The join goes through either node (A forwards a connection join to B, B applies it
+        // itself); the send goes through the other one half the time.
         let (join_on, send_on) = [(A, A), (A, B), (B, A), (B, B)][round % 4];
-        let group = format!("g{round}");
-        cluster
-            .rest(join_on)
-            .group_connection("PUT", &hub, &group, &id)
-            .assert_status(202);
-        cluster
-            .rest(send_on)
-            .send_to_group(&hub, &group, "msg", &json!(["connection", round]))
-            .assert_status(202);
-        client.expect_message("msg", &json!(["connection", round]));
-    }
-    for round in 0..ROUNDS {
-        let (join_on, send_on) = [(A, A), (A, B), (B, A), (B, B)][round % 4];
-        let group = format!("u{round}");
-        cluster
-            .rest(join_on)
-            .group_user("PUT", &hub, &group, &user)
-            .assert_status(202);
-        cluster
-            .rest(send_on)
-            .send_to_group(&hub, &group, "msg", &json!(["user", round]))
-            .assert_status(202);
-        client.expect_message("msg", &json!(["user", round]));
+        for (kind, group) in [
+            ("connection", format!("g{round}")),
+            ("user", format!("u{round}")),
+        ] {
+            let joined = if kind == "connection" {
+                cluster
+                    .rest(join_on)
+                    .group_connection("PUT", &hub, &group, &id)
+            } else {
+                cluster.rest(join_on).group_user("PUT", &hub, &group, &user)
+            };
+            joined.assert_status(202);
+            cluster
+                .rest(send_on)
+                .send_to_group(&hub, &group, "msg", &json!([kind, round]))
+                .assert_status(202);
+            client.expect_message("msg", &json!([kind, round]));
+        }
     }
     assert!(
         client.driver().next_event(MESSAGE_TIMEOUT / 10).is_none(),
